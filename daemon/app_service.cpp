@@ -1,0 +1,38 @@
+#include "daemon/app_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace durationd::app {
+namespace {
+
+// Op names come from the peer: quote one in a message only when it is short and
+// printable, so a message never carries arbitrary bytes.
+std::string describe_op(std::string_view op) {
+  const bool printable = op.size() <= 64 && std::all_of(op.begin(), op.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  return printable ? "\"" + std::string(op) + "\"" : std::string("(unprintable)");
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> AppService::handle(const ipc::Request& request, const ipc::Peer& peer,
+                                                ipc::Reply& reply) {
+  const OpSpec* spec = registry_.find(request.op);
+  if (spec == nullptr) {
+    reply.fail(ipc::WireCode::kUnknownOp, "unknown op " + describe_op(request.op));
+    co_return;
+  }
+  const bool admin = policy_.is_admin(peer);
+  if (spec->admin_only && !admin) {
+    reply.fail(ipc::WireCode::kForbidden, "op " + describe_op(request.op) + " is for admin peers only");
+    co_return;
+  }
+  OpCall call{request, peer, reply, admin};
+  co_await spec->handler(call);
+}
+
+void AppService::on_rejected(const ipc::Peer& peer, const ipc::WireError& error) {
+  spdlog::warn("refused input from uid {} pid {}: {} ({})", peer.uid, peer.pid, ipc::wire_code_name(error.code),
+               error.message);
+}
+
+}  // namespace durationd::app

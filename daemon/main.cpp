@@ -1,0 +1,35 @@
+// durationd: the daemon's entry point. Exceptions end here: one clear line, non-zero.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "daemon/options.hpp"
+#include "daemon/serve.hpp"
+#include "durationd/version.hpp"
+
+int main(int argc, char** argv) {
+  using namespace durationd::app;
+  Options options;
+  try {
+    options = parse_options(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "durationd: " << e.what() << "\n" << usage_text();
+    return 2;
+  }
+  try {
+    switch (options.command) {
+      case Command::kHelp: std::cout << usage_text(); return 0;
+      case Command::kVersion: std::cout << "durationd " << durationd::kVersion << "\n"; return 0;
+      case Command::kServe: return serve(options);
+      case Command::kKeygen:
+      case Command::kMigrate:
+      case Command::kInspect:
+        std::cerr << "durationd: this command is not built yet\n";
+        return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "durationd: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,57 @@
+// A small blocking client for the binary encoding: what durationctl, the tests and the
+// benchmarks use to talk to the daemon. Not thread-safe; one per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ipc/msgpack_reader.hpp"
+
+namespace durationd::ipc {
+
+struct Response {
+  std::optional<std::uint64_t> id;
+  bool ok = false;
+  std::string result;      // packed msgpack of the result (ok responses)
+  std::string error_code;  // e.g. "NOT_FOUND" (error responses)
+  std::string error_message;
+};
+
+class Client {
+ public:
+  // Connects; throws std::system_error whose message names the socket path.
+  explicit Client(const std::filesystem::path& socket_path,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  Client(Client&& other) noexcept;
+  Client& operator=(Client&& other) noexcept;
+
+  // Sends a request; `args` is a packed msgpack map, or empty for none.
+  void send(std::string_view op, std::optional<std::uint64_t> id, Bytes args = {});
+  // Reads the next response. Throws std::runtime_error on a broken or closed stream.
+  Response receive();
+  // send + receive, with a fresh id that the response must echo.
+  Response call(std::string_view op, Bytes args = {});
+
+  // Writes bytes exactly as given (for tests of malformed input).
+  void send_raw(std::string_view bytes);
+  int native_handle() const { return fd_; }
+
+ private:
+  void read_exact(char* data, std::size_t size);
+  int fd_ = -1;
+  std::uint64_t next_id_ = 1;
+  std::string out_;
+  std::string in_;
+};
+
+// Decodes one response frame body.
+Response decode_response(Bytes body);
+
+}  // namespace durationd::ipc

@@ -1,0 +1,216 @@
+#include "ipc/json_codec.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include <boost/json/parser.hpp>
+#include <boost/json/value.hpp>
+
+#include "ipc/base64.hpp"
+#include "ipc/msgpack_writer.hpp"
+#include "ipc/timestamp.hpp"
+#include "ipc/utf8.hpp"
+
+namespace durationd::ipc {
+namespace json = boost::json;
+namespace {
+
+WireError bad_request(std::string message) { return {WireCode::kBadRequest, std::move(message)}; }
+
+// A map with exactly the key `$bin` or `$ts` is a typed value, not a map.
+boost::system::result<void, WireError> pack_json(const json::value& v, MsgpackWriter& w) {
+  switch (v.kind()) {
+    case json::kind::null: w.pack_nil(); return {};
+    case json::kind::bool_: v.get_bool() ? w.pack_true() : w.pack_false(); return {};
+    case json::kind::int64: w.pack_int64(v.get_int64()); return {};
+    case json::kind::uint64: w.pack_uint64(v.get_uint64()); return {};
+    case json::kind::double_: pack_float64(w, v.get_double()); return {};
+    case json::kind::string: pack_str(w, v.get_string()); return {};
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      w.pack_array(static_cast<std::uint32_t>(a.size()));
+      for (const auto& e : a) {
+        if (auto r = pack_json(e, w); !r) return r;
+      }
+      return {};
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.size() == 1) {
+        const auto& [key, inner] = *o.begin();
+        if (key == "$bin") {
+          if (!inner.is_string()) return bad_request("$bin: must be a base64 string");
+          auto raw = decode_base64(inner.get_string());
+          if (!raw) return bad_request("$bin: not valid base64");
+          w.pack_bin(static_cast<std::uint32_t>(raw->size()));
+          w.pack_bin_body(raw->data(), static_cast<std::uint32_t>(raw->size()));
+          return {};
+        }
+        if (key == "$ts") {
+          if (!inner.is_string()) return bad_request("$ts: must be an RFC 3339 string");
+          auto ts = parse_rfc3339(inner.get_string());
+          if (!ts) return bad_request("$ts: not an RFC 3339 date-time");
+          pack_timestamp(w, *ts);
+          return {};
+        }
+      }
+      w.pack_map(static_cast<std::uint32_t>(o.size()));
+      for (const auto& [key, inner] : o) {
+        pack_str(w, key);
+        if (auto r = pack_json(inner, w); !r) return r;
+      }
+      return {};
+    }
+  }
+  return bad_request("request: unsupported JSON value");
+}
+
+template <typename Int>
+void append_int(Int v, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_double(double d, std::string& out) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);  // shortest exact form
+  const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  out += text;
+  // Keep it a float when read back: "2" would come back as an integer.
+  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+}
+
+bool append_value(MsgpackReader& r, std::string& out, unsigned depth);
+
+bool append_map_key(MsgpackReader& r, std::string& out, unsigned depth) {
+  MsgpackReader peek = r;
+  MsgToken t;
+  if (!peek.next(t)) return false;
+  if (t.kind == MsgKind::kStr) {
+    r = peek;
+    append_json_string(as_chars(t.payload), out);
+    return true;
+  }
+  // JSON keys are strings: an integer key becomes its decimal text (other key types
+  // never reach here from a validated value, but still yield valid JSON).
+  std::string key;
+  if (!append_value(r, key, depth)) return false;
+  append_json_string(key, out);
+  return true;
+}
+
+bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
+  if (depth > kMaxJsonNesting * 4) return false;  // our own values are far shallower
+  MsgToken t;
+  if (!r.next(t)) return false;
+  switch (t.kind) {
+    case MsgKind::kNil: out += "null"; return true;
+    case MsgKind::kBool: out += t.boolean ? "true" : "false"; return true;
+    case MsgKind::kUint: append_int(t.uint, out); return true;
+    case MsgKind::kInt: append_int(t.sint, out); return true;
+    case MsgKind::kFloat32:
+    case MsgKind::kFloat64: append_double(t.real, out); return true;
+    case MsgKind::kStr: append_json_string(as_chars(t.payload), out); return true;
+    case MsgKind::kBin:
+      out += R"({"$bin":")";
+      append_base64(t.payload, out);
+      out += "\"}";
+      return true;
+    case MsgKind::kExt:
+      if (auto ts = decode_timestamp(t)) {
+        out += R"({"$ts":")";
+        out += format_rfc3339(*ts);
+        out += "\"}";
+      } else {
+        out += "null";
+      }
+      return true;
+    case MsgKind::kArray:
+      out.push_back('[');
+      for (std::uint32_t i = 0; i < t.count; ++i) {
+        if (i) out.push_back(',');
+        if (!append_value(r, out, depth + 1)) return false;
+      }
+      out.push_back(']');
+      return true;
+    case MsgKind::kMap:
+      out.push_back('{');
+      for (std::uint32_t i = 0; i < t.count; ++i) {
+        if (i) out.push_back(',');
+        if (!append_map_key(r, out, depth + 1)) return false;
+        out.push_back(':');
+        if (!append_value(r, out, depth + 1)) return false;
+      }
+      out.push_back('}');
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+boost::system::result<void, WireError> json_to_msgpack(std::string_view line, std::string& out) {
+  json::parse_options opts;
+  opts.max_depth = kMaxJsonNesting;
+  json::parser parser({}, opts);
+  boost::system::error_code ec;
+  parser.write(line.data(), line.size(), ec);
+  if (ec == json::error::too_deep) return WireError{WireCode::kTooDeep, "request: nested too deeply"};
+  if (ec) return bad_request("request: not valid JSON (" + ec.message() + ")");
+  const json::value v = parser.release();
+  if (!v.is_object()) return bad_request("request: not a JSON object");
+  StringSink sink(out);
+  MsgpackWriter writer(sink);
+  return pack_json(v, writer);
+}
+
+bool msgpack_to_json(Bytes value, std::string& out) {
+  MsgpackReader reader(value);
+  return append_value(reader, out, 0);
+}
+
+void append_json_string(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+}  // namespace durationd::ipc

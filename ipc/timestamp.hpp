@@ -1,0 +1,36 @@
+// The msgpack timestamp extension (type -1) and its RFC 3339 form for JSON mode.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ipc/msgpack_reader.hpp"
+#include "ipc/msgpack_writer.hpp"
+
+namespace durationd::ipc {
+
+constexpr std::int8_t kTimestampExtType = -1;
+
+struct Timestamp {
+  std::int64_t seconds = 0;       // since the Unix epoch, UTC
+  std::uint32_t nanoseconds = 0;  // 0..999,999,999
+  friend bool operator==(const Timestamp&, const Timestamp&) = default;
+};
+
+// Decodes an ext token of type -1 in any of its three sizes (4, 8 or 12 bytes).
+std::optional<Timestamp> decode_timestamp(const MsgToken& ext);
+
+// Packs with the smallest of the three encodings that holds the value exactly.
+void pack_timestamp(MsgpackWriter& writer, Timestamp ts);
+
+// "2026-12-04T19:00:00.123Z": UTC, with 0, 3, 6 or 9 fractional digits, as many as
+// needed to be exact.
+std::string format_rfc3339(Timestamp ts);
+
+// Accepts RFC 3339 date-times: 'T' or 't', 1..9 fractional digits, and 'Z' or a
+// numeric offset (+HH:MM / -HH:MM). Returns nullopt for anything else.
+std::optional<Timestamp> parse_rfc3339(std::string_view text);
+
+}  // namespace durationd::ipc

@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include "ipc/json_codec.hpp"
+#include "ipc/msgpack_writer.hpp"
+
+using namespace durationd::ipc;
+
+namespace {
+
+// JSON line -> msgpack -> JSON text.
+std::string round_trip(std::string_view line) {
+  std::string mp;
+  auto r = json_to_msgpack(line, mp);
+  REQUIRE(r.has_value());
+  std::string out;
+  REQUIRE(msgpack_to_json(as_bytes(mp), out));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("JSON mapping: integers are exact at both ends of their range") {
+  CHECK(round_trip(R"({"a":18446744073709551615,"b":-9223372036854775808,"c":0})") ==
+        R"({"a":18446744073709551615,"b":-9223372036854775808,"c":0})");
+}
+
+TEST_CASE("JSON mapping: floats stay floats") {
+  CHECK(round_trip(R"({"f":2.0,"g":0.1,"h":-1e300})") == R"({"f":2.0,"g":0.1,"h":-1e+300})");
+}
+
+TEST_CASE("JSON mapping: $bin and $ts become bin and timestamp and come back") {
+  CHECK(round_trip(R"({"b":{"$bin":"AAEC/w=="},"t":{"$ts":"2026-12-04T19:00:00.123Z"}})") ==
+        R"({"b":{"$bin":"AAEC/w=="},"t":{"$ts":"2026-12-04T19:00:00.123Z"}})");
+  std::string mp;
+  REQUIRE(json_to_msgpack(R"({"b":{"$bin":"AAEC/w=="}})", mp).has_value());
+  CHECK(mp.find("\xc4\x04") != std::string::npos);  // bin8 of 4 bytes
+  // A map with $bin next to other keys is just a map.
+  CHECK(round_trip(R"({"m":{"$bin":"AA==","x":1}})") == R"({"m":{"$bin":"AA==","x":1}})");
+}
+
+TEST_CASE("JSON mapping: bad $bin and $ts are BAD_REQUEST") {
+  std::string mp;
+  auto r = json_to_msgpack(R"({"b":{"$bin":"not base64!"}})", mp);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == WireCode::kBadRequest);
+  CHECK(r.error().message.find("$bin") != std::string::npos);
+  r = json_to_msgpack(R"({"t":{"$ts":"yesterday"}})", mp);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message.find("$ts") != std::string::npos);
+  r = json_to_msgpack(R"({"t":{"$ts":5}})", mp);
+  REQUIRE_FALSE(r.has_value());
+}
+
+TEST_CASE("JSON mapping: not JSON, not an object, too deep") {
+  std::string mp;
+  CHECK(json_to_msgpack("[1]", mp).error().code == WireCode::kBadRequest);
+  CHECK(json_to_msgpack("{", mp).error().code == WireCode::kBadRequest);
+  CHECK(json_to_msgpack("{\"a\":\"\xc3\x28\"}", mp).error().code == WireCode::kBadRequest);
+  const std::string deep = "{\"v\":" + std::string(1000, '[') + std::string(1000, ']') + "}";
+  CHECK(json_to_msgpack(deep, mp).error().code == WireCode::kTooDeep);
+}
+
+TEST_CASE("msgpack to JSON: what JSON cannot hold") {
+  std::string mp;
+  StringSink sink(mp);
+  MsgpackWriter w(sink);
+  w.pack_map(3);
+  w.pack_int(7);  // integer key -> decimal string
+  pack_float64(w, std::numeric_limits<double>::quiet_NaN());
+  pack_str(w, "inf");
+  pack_float64(w, std::numeric_limits<double>::infinity());
+  pack_str(w, "s");
+  pack_str(w, "a\"\\\n\x01\xff");
+  std::string out;
+  REQUIRE(msgpack_to_json(as_bytes(mp), out));
+  CHECK(out == "{\"7\":null,\"inf\":null,\"s\":\"a\\\"\\\\\\n\\u0001\xEF\xBF\xBD\"}");
+}
