@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 
+#include "crypto/keygen.hpp"
 #include "daemon/options.hpp"
 #include "daemon/serve.hpp"
 #include "durationd/version.hpp"
@@ -21,7 +22,15 @@ int main(int argc, char** argv) {
       case Command::kHelp: std::cout << usage_text(); return 0;
       case Command::kVersion: std::cout << "durationd " << durationd::kVersion << "\n"; return 0;
       case Command::kServe: return serve(options);
-      case Command::kKeygen:
+      case Command::kKeygen: {
+        const auto written = durationd::crypto::write_new_key_file(options.files.front());
+        if (!written) {
+          std::cerr << "durationd: " << written.error().message << "\n";
+          return 1;
+        }
+        std::cerr << "durationd: wrote a new passphrase to " << options.files.front().string() << " (mode 0600)\n";
+        return 0;
+      }
       case Command::kMigrate:
       case Command::kInspect:
         std::cerr << "durationd: this command is not built yet\n";
