@@ -10,6 +10,8 @@
 #include <boost/json/value.hpp>
 #include <spdlog/common.h>
 
+#include "crypto/algorithm_policy.hpp"
+
 namespace durationd::app {
 namespace json = boost::json;
 namespace {
@@ -23,6 +25,18 @@ std::uint64_t as_uint(const json::value& v, std::uint64_t min, std::uint64_t max
   if (n < min || n > max)
     throw std::invalid_argument("must be in " + std::to_string(min) + ".." + std::to_string(max));
   return n;
+}
+
+// An algorithm name must pass the policy and be the one durationd implements.
+Setter algorithm_setter(std::string Config::*member, std::string_view implemented) {
+  return [member, implemented](const json::value& v, Config& c) {
+    if (!v.is_string()) throw std::invalid_argument("must be a string");
+    const std::string name(v.get_string());
+    if (auto allowed = crypto::check_algorithm_allowed(name); !allowed)
+      throw std::invalid_argument(allowed.error().message);
+    if (name != implemented) throw std::invalid_argument("only \"" + std::string(implemented) + "\" is supported");
+    c.*member = name;
+  };
 }
 
 const std::map<std::string, Setter, std::less<>>& setters() {
@@ -41,6 +55,21 @@ const std::map<std::string, Setter, std::less<>>& setters() {
            throw std::invalid_argument("must be one of trace, debug, info, warn, error, critical, off");
          c.log_level = level;
        }},
+      {"kdf_iterations",
+       [](const json::value& v, Config& c) {
+         auto checked = crypto::check_kdf_iterations(as_uint(v, 0, UINT64_MAX));
+         if (!checked) throw std::invalid_argument(checked.error().message);
+         c.kdf_iterations = *checked;
+       }},
+      {"pool_size", [](const json::value& v, Config& c) { c.pool_size = as_uint(v, 1, 64); }},
+      {"backup_dir",
+       [](const json::value& v, Config& c) {
+         if (!v.is_string() || v.get_string().empty() || v.get_string()[0] != '/')
+           throw std::invalid_argument("must be an absolute path");
+         c.backup_dir = std::string(v.get_string());
+       }},
+      {"kdf_algorithm", algorithm_setter(&Config::kdf_algorithm, "pbkdf2-hmac-sha512")},
+      {"mac_algorithm", algorithm_setter(&Config::mac_algorithm, "hmac-sha256")},
   };
   return table;
 }

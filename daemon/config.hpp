@@ -13,6 +13,14 @@ struct Config {
   std::uint32_t max_frame = 16'777'215;  // can only be lowered
   std::chrono::milliseconds idle_timeout{60'000};
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  // Storage.
+  std::uint32_t kdf_iterations = 256'000;  // PBKDF2-HMAC-SHA512 cost; can only be raised
+  std::size_t pool_size = 4;               // connections per database
+  std::filesystem::path backup_dir;        // empty: <state-dir>/backups
+  // Algorithm names are checked against crypto/algorithm_policy.hpp: naming MD5, SHA-1,
+  // DES, 3DES or RC4 anywhere refuses to start. Only these values are implemented.
+  std::string kdf_algorithm = "pbkdf2-hmac-sha512";
+  std::string mac_algorithm = "hmac-sha256";
 };
 
 // Reads and validates a config file. Throws std::runtime_error with a message naming

@@ -1,5 +1,7 @@
 #include "daemon/serve.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -10,22 +12,28 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crypto/core_dumps.hpp"
+#include "crypto/key_source.hpp"
 #include "daemon/access_policy.hpp"
 #include "daemon/app_service.hpp"
 #include "daemon/config.hpp"
 #include "daemon/core_family.hpp"
+#include "daemon/databases.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/service_manager.hpp"
 #include "durationd/version.hpp"
 #include "ipc/server.hpp"
 #include "ipc/unix_listener.hpp"
+#include "storage/store.hpp"
 
 namespace durationd::app {
 namespace asio = boost::asio;
 namespace {
 
 // The state dir holds the encrypted databases: only the daemon's user may enter it.
-void prepare_state_dir(const std::filesystem::path& dir) {
+// Returns a descriptor holding an exclusive lock on it, so two daemons never share one
+// state dir (as PostgreSQL's postmaster.pid does); the lock dies with the process.
+int prepare_state_dir(const std::filesystem::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error("state dir " + dir.string() + ": cannot create: " + std::strerror(errno));
   struct stat st{};
@@ -37,6 +45,27 @@ void prepare_state_dir(const std::filesystem::path& dir) {
     throw std::runtime_error("state dir " + dir.string() + " has mode " + mode +
                              "; it must not be accessible by group or others (chmod 700)");
   }
+  const auto lock_path = dir / "durationd.lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("state dir " + dir.string() + ": cannot open its lock: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    throw std::runtime_error("state dir " + dir.string() + " is in use by another durationd");
+  return fd;
+}
+
+// Loads the passphrase, derives every database's key once, and opens the databases.
+// The passphrase itself is wiped before this returns: only derived keys stay in memory.
+std::unique_ptr<storage::Store> open_store(const Options& options, const Config& config) {
+  auto key = crypto::load_passphrase({options.key_file});
+  if (!key) throw std::runtime_error(key.error().message);
+  const auto started = std::chrono::steady_clock::now();
+  auto store = storage::Store::open({options.state_dir, config.kdf_iterations, config.pool_size},
+                                    key->passphrase.view(), database_specs());
+  if (!store) throw std::runtime_error(store.error().message);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("databases open ({} ms, key from {}, PBKDF2-HMAC-SHA512 x {})", ms.count(), key->origin,
+               config.kdf_iterations);
+  return std::move(*store);
 }
 
 }  // namespace
@@ -45,13 +74,23 @@ int serve(const Options& options) {
   // Every file we create is ours alone unless we say otherwise (the socket is 0660).
   ::umask(077);
   std::signal(SIGPIPE, SIG_IGN);
+  // Keys live in this process's memory: no core dumps, no ptrace by other users.
+  if (auto hardened = crypto::disable_core_dumps(); !hardened) throw std::runtime_error(hardened.error().message);
   const Config config = options.config_file ? load_config(*options.config_file) : Config{};
   setup_logging(config.log_level, options.foreground);
-  prepare_state_dir(options.state_dir);
+  const int state_lock = prepare_state_dir(options.state_dir);
 
+  // Bind first: a second daemon on a live socket fails fast, before any key derivation.
   asio::io_context io(1);
   ipc::BoundSocket bound;
   auto acceptor = ipc::bind_unix_listener(io.get_executor(), options.socket, bound);
+  std::unique_ptr<storage::Store> store;
+  try {
+    store = open_store(options, config);
+  } catch (...) {
+    ipc::remove_bound_socket(bound);
+    throw;
+  }
 
   OpRegistry registry;
   register_core_family(registry, config.max_frame);
@@ -74,6 +113,8 @@ int serve(const Options& options) {
   io.run();
 
   ipc::remove_bound_socket(bound);
+  store.reset();
+  ::close(state_lock);
   spdlog::info("durationd stopped");
   return 0;
 }

@@ -104,7 +104,7 @@ ExitResult to_result(int status, const fs::path& stderr_path) {
 
 DaemonProcess::DaemonProcess(DaemonOptions options) {
   socket_ = options.socket.value_or(tmp_.path() / "d.sock");
-  state_dir_ = tmp_.path() / "state";
+  state_dir_ = options.state_dir.value_or(tmp_.path() / "state");
   notify_path_ = tmp_.path() / "notify";
   stderr_path_ = tmp_.path() / "stderr";
 
@@ -124,6 +124,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) {
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   auto env_extra = options.env;
   env_extra["NOTIFY_SOCKET"] = notify_path_.string();
+  if (options.test_key && !env_extra.count("DURATIOND_KEY")) env_extra["DURATIOND_KEY"] = kTestPassphrase;
   pid_ = spawn(argv, environment_with(env_extra), tmp_.path() / "stdout", stderr_path_);
 
   const auto until = std::chrono::steady_clock::now() + 30s;

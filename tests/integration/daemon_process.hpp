@@ -27,11 +27,16 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The passphrase test daemons get through DURATIOND_KEY unless a test says otherwise.
+inline constexpr const char* kTestPassphrase = "correct horse battery staple 2026";
+
 struct DaemonOptions {
   std::optional<std::string> config_json;       // written to a file and passed with --config
   std::vector<std::string> extra_args;
   std::map<std::string, std::string> env;       // added to the child's environment
   std::optional<std::filesystem::path> socket;  // default: <tmp>/d.sock
+  std::optional<std::filesystem::path> state_dir;  // default: <tmp>/state (reuse one to test restarts)
+  bool test_key = true;  // set DURATIOND_KEY=kTestPassphrase unless `env` sets it
 };
 
 struct ExitResult {
