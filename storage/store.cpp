@@ -182,6 +182,8 @@ Result<BackupResult> Store::backup(const fs::path& backups_dir) {
     const int finish = sqlite3_backup_finish(b);
     if (step != SQLITE_DONE || finish != SQLITE_OK) return dest->last_error("backup");
     *dest = Connection();  // close before syncing
+    // Whatever the process umask, a backup is as private as the database itself.
+    if (::chmod(target.c_str(), 0600) != 0) return Error{Errc::io, "cannot chmod " + target.string()};
     if (auto r = sync_file(target); !r) return r.error();
     result.bytes += file_size_or_zero(target);
   }
@@ -227,7 +229,8 @@ Result<std::vector<std::string>> Store::rotate(std::string_view new_passphrase, 
     auto& db = *databases_[i];
     const fs::path copy = with_suffix(db.path, kRotatingSuffix);
     (void)remove_if_exists(copy);
-    auto source = Connection::open(db.path, db.key, {.create = false});
+    // ATTACH opens with the main database's flags: CREATE lets it make the copy.
+    auto source = Connection::open(db.path, db.key, {.create = true});
     Result<void> step = source ? Result<void>() : Result<void>(source.error());
     if (step) {
       const crypto::SecretBytes literal = sqlcipher_key_literal((*new_keys)[i]);
