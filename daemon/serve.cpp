@@ -17,8 +17,8 @@
 #include "daemon/access_policy.hpp"
 #include "daemon/app_service.hpp"
 #include "daemon/config.hpp"
-#include "daemon/core_family.hpp"
 #include "daemon/databases.hpp"
+#include "daemon/family.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/service_manager.hpp"
 #include "durationd/version.hpp"
@@ -78,7 +78,8 @@ int serve(const Options& options) {
   if (auto hardened = crypto::disable_core_dumps(); !hardened) throw std::runtime_error(hardened.error().message);
   const Config config = options.config_file ? load_config(*options.config_file) : Config{};
   setup_logging(config.log_level, options.foreground);
-  const int state_lock = prepare_state_dir(options.state_dir);
+  // Held until the process exits (the kernel releases the lock then).
+  [[maybe_unused]] const int state_lock = prepare_state_dir(options.state_dir);
 
   // Bind first: a second daemon on a live socket fails fast, before any key derivation.
   asio::io_context io(1);
@@ -92,12 +93,19 @@ int serve(const Options& options) {
     throw;
   }
 
-  OpRegistry registry;
-  register_core_family(registry, config.max_frame);
+  // Database work runs here, never on the event loop; durable writes go through one
+  // group-committing writer per database.
+  storage::WorkerPool workers(config.pool_size);
+  storage::GroupCommitter cache_writer(store->pool(kCacheDatabase));
+  storage::GroupCommitter timer_writer(store->pool(kTimersDatabase));
   AccessPolicy policy;
+  AppContext context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor()};
+  OpRegistry registry;
+  auto families = make_families(registry, context);
   AppService service(registry, policy);
   ipc::Server server(std::move(acceptor), service, {config.max_frame, config.idle_timeout});
   server.start();
+  for (auto& family : families) family->start();
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -105,6 +113,7 @@ int serve(const Options& options) {
     spdlog::info("received {}, finishing in-flight requests", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     notify_stopping("stopping");
     server.stop();
+    for (auto& family : families) family->stop();
   });
 
   spdlog::info("durationd {} listening on {} (state dir {})", kVersion, options.socket.string(),
@@ -113,8 +122,11 @@ int serve(const Options& options) {
   io.run();
 
   ipc::remove_bound_socket(bound);
-  store.reset();
-  ::close(state_lock);
+  // Everything acknowledged or pending reaches the disk before the databases close.
+  for (auto& family : families) family->flush();
+  cache_writer.flush();
+  timer_writer.flush();
+  workers.join();
   spdlog::info("durationd stopped");
   return 0;
 }

@@ -1,0 +1,84 @@
+#include "storage/group_commit.hpp"
+
+namespace durationd::storage {
+
+GroupCommitter::GroupCommitter(ConnectionPool& pool, std::size_t max_batch)
+    : pool_(pool), max_batch_(max_batch), writer_([this] { run(); }) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+void GroupCommitter::submit(Job job, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(job), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void GroupCommitter::flush() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+GroupCommitter::Stats GroupCommitter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void GroupCommitter::run() {
+  for (;;) {
+    std::deque<Pending> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to write
+      // Everything that arrived while the previous batch was committing goes together.
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      busy_ = true;
+    }
+    commit_batch(batch);
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+      ++stats_.batches;
+      stats_.jobs += batch.size();
+      stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+    }
+    idle_.notify_all();
+  }
+}
+
+void GroupCommitter::commit_batch(std::deque<Pending>& batch) {
+  auto connection = pool_.acquire();
+  std::vector<Result<void>> results(batch.size());
+  auto tx = Transaction::begin(*connection);
+  Result<void> committed = tx ? Result<void>() : Result<void>(tx.error());
+  if (committed) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (auto r = connection->exec("SAVEPOINT job"); !r) {
+        results[i] = r;
+        continue;
+      }
+      results[i] = batch[i].job(*connection);
+      (void)connection->exec(results[i] ? "RELEASE job" : "ROLLBACK TO job; RELEASE job");
+    }
+    committed = tx->commit();
+  }
+  if (!committed) {
+    std::lock_guard lock(mutex_);
+    ++stats_.failed_commits;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(committed ? std::move(results[i]) : committed);
+}
+
+}  // namespace durationd::storage

@@ -1,0 +1,96 @@
+// Group commit: one writer thread per database runs queued write jobs in batches, one
+// transaction (synchronous = FULL) per batch, so concurrent durable writers share a
+// single fsync. A job's result is known only once its batch has committed: "durable
+// before the response" holds for every job, however many share the commit.
+//
+// Each job runs inside its own SAVEPOINT, so a job that fails (a constraint, a row it
+// refuses) is rolled back alone; a failed COMMIT (disk full) fails the whole batch and
+// nothing of it is written.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include "storage/connection_pool.hpp"
+
+namespace durationd::storage {
+
+class GroupCommitter {
+ public:
+  // What runs inside the batch's transaction, on the writer thread.
+  using Job = std::function<Result<void>(Connection&)>;
+  // Called on the writer thread once the job's fate is known.
+  using Done = std::function<void(Result<void>)>;
+
+  struct Stats {
+    std::uint64_t batches = 0;
+    std::uint64_t jobs = 0;
+    std::uint64_t largest_batch = 0;
+    std::uint64_t failed_commits = 0;
+  };
+
+  // `pool` must outlive the committer. At most `max_batch` jobs share one commit.
+  explicit GroupCommitter(ConnectionPool& pool, std::size_t max_batch = 1024);
+  ~GroupCommitter();  // runs what is queued, then stops
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  void submit(Job job, Done done);
+
+  // For coroutines: `co_await committer.async_commit(job, use_awaitable)` resumes on
+  // the awaiting coroutine's executor with the job's Result<void>.
+  template <class Token>
+  auto async_commit(Job job, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Result<void>)>(
+        [this](auto handler, Job j) {
+          // The handler is move-only; std::function needs copies: share it.
+          using Handler = decltype(handler);
+          auto work = boost::asio::make_work_guard(handler);
+          auto shared = std::make_shared<std::pair<Handler, decltype(work)>>(std::move(handler), std::move(work));
+          submit(std::move(j), [shared](Result<void> result) {
+            auto executor = boost::asio::get_associated_executor(shared->first, shared->second.get_executor());
+            boost::asio::post(executor, [shared, result = std::move(result)]() mutable {
+              std::move(shared->first)(std::move(result));
+            });
+          });
+        },
+        token, std::move(job));
+  }
+
+  // Blocks until everything submitted so far has been committed (or has failed).
+  void flush();
+
+  Stats stats() const;
+
+ private:
+  struct Pending {
+    Job job;
+    Done done;
+  };
+  void run();
+  void commit_batch(std::deque<Pending>& batch);
+
+  ConnectionPool& pool_;
+  const std::size_t max_batch_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<Pending> queue_;  // guarded by mutex_
+  bool busy_ = false;          // guarded by mutex_: a batch is running
+  bool stopping_ = false;      // guarded by mutex_
+  Stats stats_;                // guarded by mutex_
+  std::thread writer_;
+};
+
+}  // namespace durationd::storage
