@@ -24,15 +24,35 @@ boost::asio::awaitable<void> AppService::handle(const ipc::Request& request, con
   const bool admin = policy_.is_admin(peer);
   if (spec->admin_only && !admin) {
     reply.fail(ipc::WireCode::kForbidden, "op " + describe_op(request.op) + " is for admin peers only");
+    security_.record(SecurityEventKind::kAdminDenied, peer.uid, peer.pid,
+                     "admin op " + describe_op(request.op) + " refused to a non-admin peer");
     co_return;
   }
   OpCall call{request, peer, reply, admin};
   co_await spec->handler(call);
+  if (const auto& error = reply.error()) record_if_rejected(peer, *error, request.op);
 }
 
 void AppService::on_rejected(const ipc::Peer& peer, const ipc::WireError& error) {
-  spdlog::warn("refused input from uid {} pid {}: {} ({})", peer.uid, peer.pid, ipc::wire_code_name(error.code),
-               error.message);
+  record_if_rejected(peer, error, {});
+}
+
+void AppService::record_if_rejected(const ipc::Peer& peer, const ipc::WireError& error, std::string_view op) {
+  const std::string where = op.empty() ? std::string() : " in op " + describe_op(op);
+  switch (error.code) {
+    case ipc::WireCode::kBadFrame:
+      security_.record(SecurityEventKind::kBadFrame, peer.uid, peer.pid, "bad frame: " + error.message);
+      break;
+    case ipc::WireCode::kTooLarge:
+    case ipc::WireCode::kTooDeep:
+    case ipc::WireCode::kBadType:
+      // The error message names the field and the limit, never the value.
+      security_.record(SecurityEventKind::kPayloadRejected, peer.uid, peer.pid,
+                       std::string(ipc::wire_code_name(error.code)) + where + ": " + error.message);
+      break;
+    default:
+      break;
+  }
 }
 
 }  // namespace durationd::app

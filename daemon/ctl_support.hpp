@@ -32,9 +32,11 @@ struct Command {
 
 // Each family adds its commands.
 void add_core_commands(std::vector<Command>& commands);
+void add_admin_commands(std::vector<Command>& commands);
 
 // Packs a msgpack map through `fill`, which writes `pairs` key/value pairs.
 std::string pack_map(std::uint32_t pairs, const std::function<void(ipc::MsgpackWriter&)>& fill);
+inline ipc::Bytes as_bytes_of(const std::string& packed) { return ipc::as_bytes(packed); }
 // The JSON text of a msgpack value ("null" if malformed).
 std::string to_json(std::string_view msgpack);
 // Prints an error response on stderr; returns kExitError.

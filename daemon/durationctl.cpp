@@ -17,6 +17,7 @@ namespace {
 std::vector<ctl::Command> all_commands() {
   std::vector<ctl::Command> commands;
   ctl::add_core_commands(commands);
+  ctl::add_admin_commands(commands);
   // One line per family: ctl::add_<family>_commands(commands);
   return commands;
 }

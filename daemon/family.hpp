@@ -11,6 +11,9 @@
 #include "daemon/access_policy.hpp"
 #include "daemon/config.hpp"
 #include "daemon/op_registry.hpp"
+#include "daemon/security_events.hpp"
+#include "ipc/msgpack_writer.hpp"
+#include "ipc/server.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/store.hpp"
 #include "storage/worker_pool.hpp"
@@ -26,6 +29,8 @@ struct AppContext {
   storage::GroupCommitter& timer_writer;  // durable writes to timers.db
   const AccessPolicy& policy;
   boost::asio::any_io_executor loop;      // the event loop's executor
+  SecurityLog& security;                  // security events (journald, admin.events)
+  const ipc::Server* server = nullptr;    // set once the server exists (for admin.status)
 };
 
 class Family {
@@ -37,9 +42,21 @@ class Family {
   virtual void stop() {}
   // After the event loop has finished: write everything still pending. Blocks.
   virtual void flush() {}
+  // admin.rotate_key succeeded: keys derived from the old database keys (e.g. the
+  // cache's integrity MAC subkey) must be derived again. Runs on the event loop.
+  virtual void on_keys_rotated() {}
+  // admin.status: a family with something to report names its key ("cache", "timer")
+  // and packs exactly one value for it. Runs on the event loop.
+  virtual std::string_view status_key() const { return {}; }
+  virtual boost::asio::awaitable<void> pack_status(ipc::MsgpackWriter& writer) {
+    writer.pack_nil();
+    co_return;
+  }
 };
 
-// Registers every family's ops; the returned families live as long as the registry.
-std::vector<std::unique_ptr<Family>> make_families(OpRegistry& registry, AppContext& context);
+// Registers every family's ops and appends the families to `families` (the admin family
+// last: it keeps a reference to `families` to report on the others, so the vector must
+// outlive every family in it).
+void make_families(OpRegistry& registry, AppContext& context, std::vector<std::unique_ptr<Family>>& families);
 
 }  // namespace durationd::app

@@ -99,11 +99,14 @@ int serve(const Options& options) {
   storage::GroupCommitter cache_writer(store->pool(kCacheDatabase));
   storage::GroupCommitter timer_writer(store->pool(kTimersDatabase));
   AccessPolicy policy;
-  AppContext context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor()};
+  SecurityLog security;
+  AppContext context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor(), security};
   OpRegistry registry;
-  auto families = make_families(registry, context);
-  AppService service(registry, policy);
+  std::vector<std::unique_ptr<Family>> families;
+  make_families(registry, context, families);
+  AppService service(registry, policy, security);
   ipc::Server server(std::move(acceptor), service, {config.max_frame, config.idle_timeout});
+  context.server = &server;
   server.start();
   for (auto& family : families) family->start();
 

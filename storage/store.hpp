@@ -65,6 +65,7 @@ class Store {
 
   std::vector<DatabaseInfo> info() const;
   std::uint32_t kdf_iterations() const { return options_.kdf_iterations; }
+  const std::filesystem::path& state_dir() const { return options_.state_dir; }
 
   // An online, consistent, still encrypted copy of every database into a new folder
   // under `backups_dir` (mode 0700; files 0600). Blocks: call from a worker thread.
