@@ -33,6 +33,30 @@ boost::asio::awaitable<void> AppService::handle(const ipc::Request& request, con
   if (const auto& error = reply.error()) record_if_rejected(peer, *error, request.op);
 }
 
+std::optional<ipc::WireError> AppService::admit(const ipc::Peer& peer) {
+  if (!policy_.is_allowed(peer)) {
+    security_.record(SecurityEventKind::kPeerDenied, peer.uid, peer.pid, "peer is not on the allow-list");
+    return ipc::WireError{ipc::WireCode::kForbidden, "this uid may not use durationd"};
+  }
+  std::size_t& mine = per_uid_[peer.uid];
+  if (connections_ >= limits_.max_connections || mine >= limits_.max_connections_per_uid) {
+    const bool total = connections_ >= limits_.max_connections;
+    if (mine == 0) per_uid_.erase(peer.uid);
+    security_.record(SecurityEventKind::kLimitExceeded, peer.uid, peer.pid,
+                     total ? "connection limit reached (" + std::to_string(limits_.max_connections) + ")"
+                           : "per-uid connection limit reached (" + std::to_string(limits_.max_connections_per_uid) + ")");
+    return ipc::WireError{ipc::WireCode::kBusy, "too many connections; retry later"};
+  }
+  ++mine;
+  ++connections_;
+  return std::nullopt;
+}
+
+void AppService::on_closed(const ipc::Peer& peer) {
+  --connections_;
+  if (auto it = per_uid_.find(peer.uid); it != per_uid_.end() && --it->second == 0) per_uid_.erase(it);
+}
+
 void AppService::on_rejected(const ipc::Peer& peer, const ipc::WireError& error) {
   record_if_rejected(peer, error, {});
 }

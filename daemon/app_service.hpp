@@ -2,6 +2,8 @@
 // access policy and runs the op.
 #pragma once
 
+#include <unordered_map>
+
 #include "daemon/access_policy.hpp"
 #include "daemon/op_registry.hpp"
 #include "daemon/security_events.hpp"
@@ -11,11 +13,18 @@ namespace durationd::app {
 
 class AppService final : public ipc::Service {
  public:
-  AppService(const OpRegistry& registry, const AccessPolicy& policy, SecurityLog& security)
-      : registry_(registry), policy_(policy), security_(security) {}
+  struct Limits {
+    std::size_t max_connections = 1024;
+    std::size_t max_connections_per_uid = 128;
+  };
+
+  AppService(const OpRegistry& registry, const AccessPolicy& policy, SecurityLog& security, Limits limits)
+      : registry_(registry), policy_(policy), security_(security), limits_(limits) {}
 
   boost::asio::awaitable<void> handle(const ipc::Request& request, const ipc::Peer& peer, ipc::Reply& reply) override;
   void on_rejected(const ipc::Peer& peer, const ipc::WireError& error) override;
+  std::optional<ipc::WireError> admit(const ipc::Peer& peer) override;
+  void on_closed(const ipc::Peer& peer) override;
 
  private:
   // Rejected payloads and frames are security events (protocol.md, admin.events).
@@ -24,6 +33,9 @@ class AppService final : public ipc::Service {
   const OpRegistry& registry_;
   const AccessPolicy& policy_;
   SecurityLog& security_;
+  Limits limits_;
+  std::size_t connections_ = 0;                    // admitted and open (event loop only)
+  std::unordered_map<uid_t, std::size_t> per_uid_;  // the same, by uid
 };
 
 }  // namespace durationd::app

@@ -27,6 +27,26 @@ std::uint64_t as_uint(const json::value& v, std::uint64_t min, std::uint64_t max
   return n;
 }
 
+std::vector<uid_t> as_uid_list(const json::value& v) {
+  if (!v.is_array()) throw std::invalid_argument("must be an array of uids");
+  std::vector<uid_t> out;
+  for (const auto& e : v.as_array()) out.push_back(static_cast<uid_t>(as_uint(e, 0, 0xfffffffe)));
+  return out;
+}
+
+std::vector<std::string> as_group_list(const json::value& v) {
+  if (!v.is_array()) throw std::invalid_argument("must be an array of group names or gids");
+  std::vector<std::string> out;
+  for (const auto& e : v.as_array()) {
+    if (e.is_string()) {
+      out.emplace_back(e.get_string());
+    } else {
+      out.push_back(std::to_string(as_uint(e, 0, 0xfffffffe)));
+    }
+  }
+  return out;
+}
+
 // An algorithm name must pass the policy and be the one durationd implements.
 Setter algorithm_setter(std::string Config::*member, std::string_view implemented) {
   return [member, implemented](const json::value& v, Config& c) {
@@ -68,8 +88,28 @@ const std::map<std::string, Setter, std::less<>>& setters() {
            throw std::invalid_argument("must be an absolute path");
          c.backup_dir = std::string(v.get_string());
        }},
+      {"allowed_uids", [](const json::value& v, Config& c) { c.access.allowed_uids = as_uid_list(v); }},
+      {"allowed_groups", [](const json::value& v, Config& c) { c.access.allowed_groups = as_group_list(v); }},
+      {"admin_uids", [](const json::value& v, Config& c) { c.access.admin_uids = as_uid_list(v); }},
+      {"admin_groups", [](const json::value& v, Config& c) { c.access.admin_groups = as_group_list(v); }},
+      {"socket_group",
+       [](const json::value& v, Config& c) {
+         if (!v.is_string()) throw std::invalid_argument("must be a group name");
+         c.socket_group = std::string(v.get_string());
+       }},
+      {"max_connections", [](const json::value& v, Config& c) { c.max_connections = as_uint(v, 1, 1'000'000); }},
+      {"max_connections_per_uid",
+       [](const json::value& v, Config& c) { c.max_connections_per_uid = as_uint(v, 1, 1'000'000); }},
       {"kdf_algorithm", algorithm_setter(&Config::kdf_algorithm, "pbkdf2-hmac-sha512")},
       {"mac_algorithm", algorithm_setter(&Config::mac_algorithm, "hmac-sha256")},
+      {"cache_memory_budget_bytes",
+       [](const json::value& v, Config& c) { c.cache_memory_budget_bytes = as_uint(v, 0, 1ull << 46); }},
+      {"cache_disk_budget_bytes",
+       [](const json::value& v, Config& c) { c.cache_disk_budget_bytes = as_uint(v, 4096, 1ull << 50); }},
+      {"cache_flush_interval_ms",
+       [](const json::value& v, Config& c) { c.cache_flush_interval = std::chrono::milliseconds(as_uint(v, 1, 3'600'000)); }},
+      {"cache_sweep_interval_ms",
+       [](const json::value& v, Config& c) { c.cache_sweep_interval = std::chrono::milliseconds(as_uint(v, 10, 86'400'000)); }},
   };
   return table;
 }

@@ -7,12 +7,19 @@
 #include <filesystem>
 #include <string>
 
+#include "daemon/access_policy.hpp"
+
 namespace durationd::app {
 
 struct Config {
   std::uint32_t max_frame = 16'777'215;  // can only be lowered
   std::chrono::milliseconds idle_timeout{60'000};
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  // Access and limits.
+  AccessRules access;                     // allowed_uids/groups, admin_uids/groups
+  std::string socket_group;               // empty: the daemon's group
+  std::size_t max_connections = 1024;     // in total; beyond: BUSY, then close
+  std::size_t max_connections_per_uid = 128;
   // Storage.
   std::uint32_t kdf_iterations = 256'000;  // PBKDF2-HMAC-SHA512 cost; can only be raised
   std::size_t pool_size = 4;               // connections per database
@@ -21,6 +28,11 @@ struct Config {
   // DES, 3DES or RC4 anywhere refuses to start. Only these values are implemented.
   std::string kdf_algorithm = "pbkdf2-hmac-sha512";
   std::string mac_algorithm = "hmac-sha256";
+  // Cache.
+  std::uint64_t cache_memory_budget_bytes = 256ull << 20;  // the memory tier (LRU beyond it)
+  std::uint64_t cache_disk_budget_bytes = 1ull << 30;      // cache.db (LRU and expired beyond it)
+  std::chrono::milliseconds cache_flush_interval{1'000};   // write-behind of non-durable puts
+  std::chrono::milliseconds cache_sweep_interval{10'000};  // removal of expired entries
 };
 
 // Reads and validates a config file. Throws std::runtime_error with a message naming

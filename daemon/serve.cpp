@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -80,11 +81,19 @@ int serve(const Options& options) {
   setup_logging(config.log_level, options.foreground);
   // Held until the process exits (the kernel releases the lock then).
   [[maybe_unused]] const int state_lock = prepare_state_dir(options.state_dir);
+  const AccessPolicy policy(config.access);  // resolves group names: fails before any key work
+  const std::optional<gid_t> socket_gid =
+      config.socket_group.empty() ? std::nullopt : std::optional<gid_t>(resolve_group(config.socket_group));
 
   // Bind first: a second daemon on a live socket fails fast, before any key derivation.
   asio::io_context io(1);
   ipc::BoundSocket bound;
   auto acceptor = ipc::bind_unix_listener(io.get_executor(), options.socket, bound);
+  if (socket_gid && ::chown(options.socket.c_str(), static_cast<uid_t>(-1), *socket_gid) != 0) {
+    ipc::remove_bound_socket(bound);
+    throw std::runtime_error("socket " + options.socket.string() + ": cannot give it to group " + config.socket_group +
+                             ": " + std::strerror(errno));
+  }
   std::unique_ptr<storage::Store> store;
   try {
     store = open_store(options, config);
@@ -98,13 +107,12 @@ int serve(const Options& options) {
   storage::WorkerPool workers(config.pool_size);
   storage::GroupCommitter cache_writer(store->pool(kCacheDatabase));
   storage::GroupCommitter timer_writer(store->pool(kTimersDatabase));
-  AccessPolicy policy;
   SecurityLog security;
   AppContext context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor(), security};
   OpRegistry registry;
   std::vector<std::unique_ptr<Family>> families;
   make_families(registry, context, families);
-  AppService service(registry, policy, security);
+  AppService service(registry, policy, security, {config.max_connections, config.max_connections_per_uid});
   ipc::Server server(std::move(acceptor), service, {config.max_frame, config.idle_timeout});
   context.server = &server;
   server.start();

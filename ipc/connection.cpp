@@ -24,8 +24,12 @@ constexpr std::size_t kKeepOutputCapacity = 1024 * 1024;
 
 }  // namespace
 
-Connection::Connection(Socket socket, Peer peer, Server& server)
-    : socket_(std::move(socket)), deadline_timer_(socket_.get_executor()), peer_(peer), server_(server) {}
+Connection::Connection(Socket socket, Peer peer, Server& server, std::optional<WireError> refusal)
+    : socket_(std::move(socket)),
+      deadline_timer_(socket_.get_executor()),
+      peer_(std::move(peer)),
+      server_(server),
+      refusal_(std::move(refusal)) {}
 
 void Connection::start() {
   auto self = shared_from_this();
@@ -63,6 +67,7 @@ void Connection::close() {
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
   deadline_timer_.cancel();
+  if (!refusal_) server_.service_.on_closed(peer_);
   server_.forget(this);
 }
 
@@ -129,6 +134,7 @@ asio::awaitable<Connection::Progress> Connection::serve_buffered() {
       }
       co_await serve_body(body);
       in_.consume(kFrameHeaderBytes + scan.body_bytes);
+      if (refusal_) co_return Progress::kClose;
       continue;
     }
 
@@ -152,6 +158,7 @@ asio::awaitable<Connection::Progress> Connection::serve_buffered() {
       } else {
         co_await serve_body(as_bytes(json_scratch_));
       }
+      if (refusal_) co_return Progress::kClose;
     }
     in_.consume(scan.line_bytes + 1);
   }
@@ -161,6 +168,11 @@ asio::awaitable<Connection::Progress> Connection::serve_buffered() {
 asio::awaitable<void> Connection::serve_body(Bytes body) {
   ++server_.stats_.requests_total;
   auto request = parse_request(body);
+  if (refusal_) {
+    // Not admitted: the first request gets the refusal (with its id), then the close.
+    append_error_response(encoding_, request ? request->id : request.error().id, *refusal_, out_);
+    co_return;
+  }
   if (!request) {
     ++server_.stats_.requests_errors;
     append_error_response(encoding_, request.error().id, request.error().error, out_);

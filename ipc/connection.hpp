@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,7 +25,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
 
-  Connection(Socket socket, Peer peer, Server& server);
+  // `refusal`: answer the first request with it and close (the peer was not admitted).
+  Connection(Socket socket, Peer peer, Server& server, std::optional<WireError> refusal);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -61,6 +63,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Reply reply_;
   Phase phase_ = Phase::kReading;
   Clock::time_point phase_since_ = Clock::now();
+  std::optional<WireError> refusal_;
   bool stopping_ = false;
   bool closed_ = false;
 };

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <vector>
 
 namespace durationd::ipc {
 
@@ -12,6 +13,7 @@ struct Peer {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+  std::vector<gid_t> groups;  // supplementary groups at connect time (SO_PEERGROUPS)
 };
 
 std::optional<Peer> read_peer_credentials(int socket_fd);

@@ -59,9 +59,14 @@ asio::awaitable<void> Server::accept_loop() {
       spdlog::warn("refusing a connection whose peer credentials cannot be read");
       continue;
     }
-    ++stats_.connections_total;
+    auto refusal = service_.admit(*peer);
+    if (refusal) {
+      ++stats_.connections_rejected;
+    } else {
+      ++stats_.connections_total;
+    }
     ++stats_.connections_current;
-    auto connection = std::make_shared<Connection>(std::move(socket), *peer, *this);
+    auto connection = std::make_shared<Connection>(std::move(socket), std::move(*peer), *this, std::move(refusal));
     connections_.insert(connection.get());
     connection->start();
   }

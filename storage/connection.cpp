@@ -187,6 +187,23 @@ Result<Connection> Connection::open(const std::filesystem::path& path, const Dat
   return c;
 }
 
+Result<void> Connection::prove_key(const std::filesystem::path& path, const DatabaseKey& key) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  Connection c(raw, path);
+  if (rc != SQLITE_OK) return c.last_error("open");
+  const crypto::SecretBytes literal = sqlcipher_key_literal(key);
+  if (sqlite3_key(raw, literal.data(), static_cast<int>(literal.size())) != SQLITE_OK) return c.last_error("key");
+  if (auto r = c.apply_cipher_settings(); !r) return r.error();
+  if (auto probe = c.query_int("SELECT count(*) FROM sqlite_master"); !probe) {
+    if (probe.error().code == Errc::wrong_key)
+      return Error{Errc::wrong_key, c.name_ + " (" + path.string() +
+                                        "): wrong key: the database is encrypted under another passphrase"};
+    return probe.error();
+  }
+  return {};
+}
+
 Result<Connection> Connection::open_plaintext(const std::filesystem::path& path, bool read_only) {
   sqlite3* raw = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;

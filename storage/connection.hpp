@@ -68,6 +68,10 @@ class Connection {
 
   // Opens an encrypted database (see the file comment for what every open does).
   static Result<Connection> open(const std::filesystem::path& path, const DatabaseKey& key, Options options);
+  // Checks that `key` opens the existing database at `path`, on a read-only connection:
+  // a read-write connection opened with a wrong key would checkpoint the WAL into the
+  // file when closed (SQLite 3.15 cannot turn that off), writing garbage into it.
+  static Result<void> prove_key(const std::filesystem::path& path, const DatabaseKey& key);
   // Opens a plaintext SQLite file, for `durationd migrate` and tests only.
   static Result<Connection> open_plaintext(const std::filesystem::path& path, bool read_only);
 

@@ -120,24 +120,18 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::str
   if (!keys) return keys.error();
   for (std::size_t i = 0; i < keys->size(); ++i) store->databases_[i]->key = std::move((*keys)[i]);
 
-  // Prove the key on every existing database before creating any new one, so a wrong
-  // passphrase writes nothing anywhere.
-  std::vector<Connection> first(store->databases_.size());
+  // Prove the key on every existing database, read-only, before opening anything for
+  // writing or creating any new database: a wrong passphrase writes nothing anywhere.
   for (std::size_t i = 0; i < store->databases_.size(); ++i) {
     if (!exists[i]) continue;
-    auto& db = *store->databases_[i];
-    auto c = Connection::open(db.path, db.key, {.create = false});
-    if (!c) return c.error();
-    first[i] = std::move(*c);
+    if (auto proven = Connection::prove_key(store->databases_[i]->path, store->databases_[i]->key); !proven)
+      return proven.error();
   }
   for (std::size_t i = 0; i < store->databases_.size(); ++i) {
     auto& db = *store->databases_[i];
-    if (!exists[i]) {
-      auto c = Connection::open(db.path, db.key, {.create = true});
-      if (!c) return c.error();
-      first[i] = std::move(*c);
-    }
-    if (auto r = apply_migrations(first[i], db.spec.migrations); !r) return r.error();
+    auto first = Connection::open(db.path, db.key, {.create = !exists[i]});
+    if (!first) return first.error();
+    if (auto r = apply_migrations(*first, db.spec.migrations); !r) return r.error();
     db.pool = std::make_unique<ConnectionPool>(db.path, options.pool_size);
     if (auto r = db.pool->open(db.key); !r) return r.error();
   }

@@ -27,6 +27,7 @@ class RawConnection {
   std::string read_line();
   // True when the daemon closes the connection within `timeout` with nothing more sent.
   bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  int native_handle() const { return fd_; }
 
  private:
   // Reads until at least `n` bytes are buffered; throws on EOF or timeout.
