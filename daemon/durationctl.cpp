@@ -7,7 +7,9 @@
 #include <system_error>
 #include <vector>
 
+#include "daemon/ctl_cache.hpp"
 #include "daemon/ctl_support.hpp"
+#include "daemon/ctl_timer.hpp"
 #include "durationd/version.hpp"
 
 using namespace durationd;
@@ -18,6 +20,8 @@ std::vector<ctl::Command> all_commands() {
   std::vector<ctl::Command> commands;
   ctl::add_core_commands(commands);
   ctl::add_admin_commands(commands);
+  ctl::add_cache_commands(commands);
+  ctl::add_timer_commands(commands);
   // One line per family: ctl::add_<family>_commands(commands);
   return commands;
 }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "crypto/keygen.hpp"
+#include "daemon/migrate_command.hpp"
 #include "daemon/options.hpp"
 #include "daemon/serve.hpp"
 #include "durationd/version.hpp"
@@ -31,10 +32,8 @@ int main(int argc, char** argv) {
         std::cerr << "durationd: wrote a new passphrase to " << options.files.front().string() << " (mode 0600)\n";
         return 0;
       }
-      case Command::kMigrate:
-      case Command::kInspect:
-        std::cerr << "durationd: this command is not built yet\n";
-        return 2;
+      case Command::kMigrate: return run_migrate(options);
+      case Command::kInspect: return run_inspect(options);
     }
   } catch (const std::exception& e) {
     std::cerr << "durationd: " << e.what() << "\n";
