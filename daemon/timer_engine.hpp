@@ -6,16 +6,18 @@
 // applied to memory at once, which serializes the ops of a uid without locks, and
 // yields a Mutation: the session as the op leaves it (packed into the response right
 // away) and a Job for the group committer. The response is sent only after that job
-// has committed (synchronous = FULL). Nothing is read from the database on the write
-// path, so an interrupt costs one UPDATE and one INSERT however long the session is.
+// has committed (synchronous = FULL). Nothing is read back from the database on the
+// write path, so an interrupt costs one guarded INSERT however long the session is.
 //
 // Memory runs ahead of the disk by the jobs in flight. If one fails, memory is wrong
 // for that uid: write_failed() drops it, and the next op reloads it from the database
 // (needs_reload / install). Jobs already queued on top of the failed one must not
-// apply: every update of a session row is guarded by its `rev`, a number the engine
-// never hands out twice, so a job built on a write that never committed finds another
-// rev in the row and fails, writing nothing. The one-active-session rule is also a
-// unique index in the database, so a start can never slip past a failed stop.
+// apply, so every write is guarded by what the engine believed was on disk: the row's
+// `rev` (pause, resume and stop set it to a number the engine never hands out twice)
+// and the number of interruptions stored (an interrupt appends row n only after row
+// n-1). A job built on a write that never committed finds something else and fails,
+// writing nothing. The one-active-session rule is also a unique index in the
+// database, so a start can never slip past a failed stop.
 //
 // Clocks (timer_clock.hpp): timestamps are wall-clock readings, clamped so that a
 // session never ends, pauses or is interrupted before it started, and started_at never

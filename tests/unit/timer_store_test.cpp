@@ -147,7 +147,7 @@ TEST_CASE("timer list: pages across thousands of sessions, in id order, each exa
   CHECK(f.list(nobody).count == 0);
 }
 
-TEST_CASE("timer list: filters and the [from, to) range, with paging") {
+TEST_CASE("timer list: filters and the from-to range (to excluded), with paging") {
   TimerFixture f;
   const Population pop = populate(f, 1200);
   const std::int64_t from = kT0 + 100 * kMinute, to = kT0 + 1000 * kMinute;
