@@ -1,5 +1,7 @@
 #include "daemon/timer_stats.hpp"
 
+#include "ipc/timestamp.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -84,18 +86,9 @@ std::int64_t day_number(std::int64_t wall_ms, std::int64_t tz_offset_min) {
 }
 
 std::string day_key(std::int64_t day) {
-  // Howard Hinnant's civil_from_days.
-  std::int64_t z = day + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const ipc::CivilDate c = ipc::civil_from_days(day);
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y + (m <= 2)), m, d);
+  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(c.year), c.month, c.day);
   return std::string(buf, static_cast<std::size_t>(n));
 }
 

@@ -21,6 +21,17 @@ std::optional<Bytes> ArgsReader::find(std::string_view name) const {
   return found;
 }
 
+std::optional<ArgsReader::Value> ArgsReader::value(std::string_view name, bool required) {
+  const auto raw = find(name);
+  if (!raw) {
+    if (required) fail(WireCode::kBadRequest, name, "missing");
+    return std::nullopt;
+  }
+  Value v{MsgpackReader(*raw), {}};
+  v.reader.next(v.head);  // find() returned a complete value: its header reads
+  return v;
+}
+
 void ArgsReader::fail(WireCode code, std::string_view name, std::string_view what) {
   if (!error_) error_ = WireError{code, std::string(name) + ": " + std::string(what)};
 }
@@ -39,26 +50,14 @@ std::optional<std::string_view> ArgsReader::check_str(std::string_view name, con
 }
 
 std::optional<std::string_view> ArgsReader::str(std::string_view name, StrRule rule) {
-  const auto value = find(name);
-  if (!value) {
-    if (rule.required) fail(WireCode::kBadRequest, name, "missing");
-    return std::nullopt;
-  }
-  MsgpackReader r(*value);
-  MsgToken t;
-  r.next(t);
-  return check_str(name, t, rule);
+  const auto v = value(name, rule.required);
+  return v ? check_str(name, v->head, rule) : std::nullopt;
 }
 
 std::optional<std::uint64_t> ArgsReader::uint(std::string_view name, UintRule rule) {
-  const auto value = find(name);
-  if (!value) {
-    if (rule.required) fail(WireCode::kBadRequest, name, "missing");
-    return std::nullopt;
-  }
-  MsgpackReader r(*value);
-  MsgToken t;
-  r.next(t);
+  const auto v = value(name, rule.required);
+  if (!v) return std::nullopt;
+  const MsgToken& t = v->head;
   if (t.kind != MsgKind::kUint) return fail(WireCode::kBadRequest, name, "must be a non-negative integer"), std::nullopt;
   if (t.uint < rule.min || t.uint > rule.max)
     return fail(WireCode::kBadRequest, name,
@@ -68,14 +67,9 @@ std::optional<std::uint64_t> ArgsReader::uint(std::string_view name, UintRule ru
 }
 
 std::optional<bool> ArgsReader::boolean(std::string_view name, bool required) {
-  const auto value = find(name);
-  if (!value) {
-    if (required) fail(WireCode::kBadRequest, name, "missing");
-    return std::nullopt;
-  }
-  MsgpackReader r(*value);
-  MsgToken t;
-  r.next(t);
+  const auto v = value(name, required);
+  if (!v) return std::nullopt;
+  const MsgToken& t = v->head;
   if (t.kind != MsgKind::kBool) return fail(WireCode::kBadRequest, name, "must be a boolean"), std::nullopt;
   return t.boolean;
 }
@@ -88,11 +82,10 @@ std::optional<Bytes> ArgsReader::raw(std::string_view name, bool required) {
 
 std::optional<std::vector<std::string_view>> ArgsReader::str_array(std::string_view name, std::size_t max_items,
                                                                     StrRule item) {
-  const auto value = find(name);
-  if (!value) return std::nullopt;
-  MsgpackReader r(*value);
-  MsgToken t;
-  r.next(t);
+  auto v = value(name, false);
+  if (!v) return std::nullopt;
+  MsgpackReader& r = v->reader;
+  const MsgToken& t = v->head;
   if (t.kind != MsgKind::kArray) return fail(WireCode::kBadRequest, name, "must be an array of strings"), std::nullopt;
   if (t.count > max_items)
     return fail(WireCode::kBadRequest, name, "more than " + std::to_string(max_items) + " items"), std::nullopt;
@@ -108,15 +101,9 @@ std::optional<std::vector<std::string_view>> ArgsReader::str_array(std::string_v
 }
 
 std::optional<Timestamp> ArgsReader::timestamp(std::string_view name, bool required) {
-  const auto value = find(name);
-  if (!value) {
-    if (required) fail(WireCode::kBadRequest, name, "missing");
-    return std::nullopt;
-  }
-  MsgpackReader r(*value);
-  MsgToken t;
-  r.next(t);
-  const auto ts = decode_timestamp(t);
+  const auto v = value(name, required);
+  if (!v) return std::nullopt;
+  const auto ts = decode_timestamp(v->head);
   if (!ts) return fail(WireCode::kBadRequest, name, "must be a timestamp"), std::nullopt;
   return ts;
 }

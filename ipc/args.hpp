@@ -56,6 +56,12 @@ class ArgsReader {
  private:
   // The value's bytes for `name`, or nullopt when absent or nil.
   std::optional<Bytes> find(std::string_view name) const;
+  // The value with its first header read; records "missing" when required and absent.
+  struct Value {
+    MsgpackReader reader;
+    MsgToken head;
+  };
+  std::optional<Value> value(std::string_view name, bool required);
   void fail(WireCode code, std::string_view name, std::string_view what);
   std::optional<std::string_view> check_str(std::string_view name, const MsgToken& t, const StrRule& rule);
 

@@ -17,12 +17,9 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-struct Civil {
-  std::int64_t year;
-  unsigned month, day;
-};
+}  // namespace
 
-constexpr Civil civil_from_days(std::int64_t z) {
+CivilDate civil_from_days(std::int64_t z) {
   z += 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   const auto doe = static_cast<unsigned>(z - era * 146097);
@@ -34,6 +31,8 @@ constexpr Civil civil_from_days(std::int64_t z) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   return {y + (m <= 2), m, d};
 }
+
+namespace {
 
 std::uint64_t load_be(Bytes b, std::size_t from, std::size_t n) {
   std::uint64_t v = 0;
@@ -110,7 +109,7 @@ void pack_timestamp(MsgpackWriter& w, Timestamp ts) {
 std::string format_rfc3339(Timestamp ts) {
   const std::int64_t days = ts.seconds >= 0 ? ts.seconds / 86400 : -((-ts.seconds + 86399) / 86400);
   const std::int64_t secs = ts.seconds - days * 86400;
-  const Civil c = civil_from_days(days);
+  const CivilDate c = civil_from_days(days);
   char buf[64];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
                         static_cast<long long>(c.year), c.month, c.day,

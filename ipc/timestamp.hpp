@@ -19,6 +19,15 @@ struct Timestamp {
   friend bool operator==(const Timestamp&, const Timestamp&) = default;
 };
 
+// A proleptic Gregorian date, from a count of days since 1970-01-01 (exact for any
+// int64 day count, independent of the process time zone).
+struct CivilDate {
+  std::int64_t year;
+  unsigned month;  // 1..12
+  unsigned day;    // 1..31
+};
+CivilDate civil_from_days(std::int64_t days);
+
 // Decodes an ext token of type -1 in any of its three sizes (4, 8 or 12 bytes).
 std::optional<Timestamp> decode_timestamp(const MsgToken& ext);
 

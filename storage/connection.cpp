@@ -159,17 +159,14 @@ Result<void> Connection::apply_cipher_settings() {
   return {};
 }
 
-Result<Connection> Connection::open(const std::filesystem::path& path, const DatabaseKey& key, Options options) {
+Result<Connection> Connection::open_keyed(const std::filesystem::path& path, const DatabaseKey& key, int flags) {
   sqlite3* raw = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   Connection c(raw, path);
   if (rc != SQLITE_OK) return c.last_error("open");
-
   const crypto::SecretBytes literal = sqlcipher_key_literal(key);
   if (sqlite3_key(raw, literal.data(), static_cast<int>(literal.size())) != SQLITE_OK) return c.last_error("key");
   if (auto r = c.apply_cipher_settings(); !r) return r.error();
-
   // The key is only checked when a page is read: prove it before anything is written.
   if (auto probe = c.query_int("SELECT count(*) FROM sqlite_master"); !probe) {
     if (probe.error().code == Errc::wrong_key)
@@ -177,30 +174,25 @@ Result<Connection> Connection::open(const std::filesystem::path& path, const Dat
                                         "): wrong key: the database is encrypted under another passphrase"};
     return probe.error();
   }
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  return c;
+}
+
+Result<Connection> Connection::open(const std::filesystem::path& path, const DatabaseKey& key, Options options) {
+  auto c = open_keyed(path, key, SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0));
+  if (!c) return c;
+  sqlite3_busy_timeout(c->db_, options.busy_timeout_ms);
   if (options.wal) {
-    auto mode = c.query_text("PRAGMA journal_mode = WAL");
+    auto mode = c->query_text("PRAGMA journal_mode = WAL");
     if (!mode) return mode.error();
-    if (*mode != "wal") return Error{Errc::internal, c.name_ + ": cannot switch to WAL (journal_mode " + *mode + ")"};
+    if (*mode != "wal") return Error{Errc::internal, c->name_ + ": cannot switch to WAL (journal_mode " + *mode + ")"};
   }
-  if (auto r = c.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"); !r) return r.error();
+  if (auto r = c->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"); !r) return r.error();
   return c;
 }
 
 Result<void> Connection::prove_key(const std::filesystem::path& path, const DatabaseKey& key) {
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  Connection c(raw, path);
-  if (rc != SQLITE_OK) return c.last_error("open");
-  const crypto::SecretBytes literal = sqlcipher_key_literal(key);
-  if (sqlite3_key(raw, literal.data(), static_cast<int>(literal.size())) != SQLITE_OK) return c.last_error("key");
-  if (auto r = c.apply_cipher_settings(); !r) return r.error();
-  if (auto probe = c.query_int("SELECT count(*) FROM sqlite_master"); !probe) {
-    if (probe.error().code == Errc::wrong_key)
-      return Error{Errc::wrong_key, c.name_ + " (" + path.string() +
-                                        "): wrong key: the database is encrypted under another passphrase"};
-    return probe.error();
-  }
+  auto c = open_keyed(path, key, SQLITE_OPEN_READONLY);
+  if (!c) return c.error();
   return {};
 }
 

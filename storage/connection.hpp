@@ -98,6 +98,8 @@ class Connection {
 
  private:
   Connection(sqlite3* db, std::filesystem::path path);
+  // Opens with `flags`, keys, applies the cipher settings and proves the key.
+  static Result<Connection> open_keyed(const std::filesystem::path& path, const DatabaseKey& key, int flags);
   Result<void> apply_cipher_settings();
 
   sqlite3* db_ = nullptr;

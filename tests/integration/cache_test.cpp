@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -560,15 +561,21 @@ TEST_CASE("cache: a durable put is on disk when answered, even if the daemon is 
     // A long flush interval: only durability can explain the entry surviving SIGKILL.
     DaemonProcess daemon(
         {.config_json = R"({"cache_flush_interval_ms": 3600000})", .state_dir = state});
+    // Catch2 v2 assertions are not thread-safe (a CHECK from two threads at once crashed
+    // CI): the writers count, the main thread asserts after the join.
+    std::atomic<int> acknowledged{0};
     std::vector<std::thread> writers;
     for (int t = 0; t < 8; ++t)
       writers.emplace_back([&, t] {
         Cache cache(daemon.socket());
         for (int i = 0; i < 10; ++i)
-          expect_ok(cache.put("d" + std::to_string(t) + "-" + std::to_string(i),
-                              packed_uint(static_cast<std::uint64_t>(i)), {{"durable", kTrue}}));
+          acknowledged += cache
+                              .put("d" + std::to_string(t) + "-" + std::to_string(i),
+                                   packed_uint(static_cast<std::uint64_t>(i)), {{"durable", kTrue}})
+                              .ok;
       });
     for (auto& w : writers) w.join();
+    REQUIRE(acknowledged == 80);
     daemon.stop(SIGKILL);
   }
   DaemonProcess daemon({.state_dir = state});
