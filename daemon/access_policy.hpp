@@ -21,6 +21,8 @@ struct AccessRules {
   std::vector<std::string> allowed_groups;  // names or numeric gids
   std::vector<uid_t> admin_uids;
   std::vector<std::string> admin_groups;
+
+  bool operator==(const AccessRules&) const = default;
 };
 
 class AccessPolicy {

@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "daemon/admin_metrics.hpp"
 #include "daemon/databases.hpp"
 #include "durationd/version.hpp"
 #include "ipc/args.hpp"
@@ -35,6 +36,7 @@ class AdminFamily final : public Family {
     registry.add("admin.events", {[this](OpCall& call) { return events(call); }, true});
     registry.add("admin.backup", {[this](OpCall& call) { return backup(call); }, true});
     registry.add("admin.rotate_key", {[this](OpCall& call) { return rotate_key(call); }, true});
+    registry.add("admin.metrics", {[this](OpCall& call) { return metrics(call); }, true});
   }
 
  private:
@@ -144,6 +146,17 @@ class AdminFamily final : public Family {
       pack_str(w, "message");
       pack_str(w, e.message);
     }
+  }
+
+  asio::awaitable<void> metrics(OpCall& call) {
+    const std::string text = render_metrics(ctx_, families_, std::chrono::steady_clock::now() - started_);
+    auto& w = call.reply.result();
+    w.pack_map(2);
+    pack_str(w, "content_type");
+    pack_str(w, MetricsText::kContentType);
+    pack_str(w, "text");
+    pack_str(w, text);
+    co_return;
   }
 
   std::filesystem::path backup_dir() const {

@@ -19,6 +19,7 @@ boost::asio::awaitable<void> AppService::handle(const ipc::Request& request, con
   const OpSpec* spec = registry_.find(request.op);
   if (spec == nullptr) {
     reply.fail(ipc::WireCode::kUnknownOp, "unknown op " + describe_op(request.op));
+    requests_.count(std::nullopt, ipc::WireCode::kUnknownOp);
     co_return;
   }
   const bool admin = policy_.is_admin(peer);
@@ -26,11 +27,14 @@ boost::asio::awaitable<void> AppService::handle(const ipc::Request& request, con
     reply.fail(ipc::WireCode::kForbidden, "op " + describe_op(request.op) + " is for admin peers only");
     security_.record(SecurityEventKind::kAdminDenied, peer.uid, peer.pid,
                      "admin op " + describe_op(request.op) + " refused to a non-admin peer");
+    requests_.count(spec->index, ipc::WireCode::kForbidden);
     co_return;
   }
   OpCall call{request, peer, reply, admin};
   co_await spec->handler(call);
-  if (const auto& error = reply.error()) record_if_rejected(peer, *error, request.op);
+  const auto& error = reply.error();
+  requests_.count(spec->index, error ? std::optional(error->code) : std::nullopt);
+  if (error) record_if_rejected(peer, *error, request.op);
 }
 
 std::optional<ipc::WireError> AppService::admit(const ipc::Peer& peer) {
@@ -49,15 +53,18 @@ std::optional<ipc::WireError> AppService::admit(const ipc::Peer& peer) {
   }
   ++mine;
   ++connections_;
+  spdlog::debug("connection from uid {} gid {} pid {} ({} open)", peer.uid, peer.gid, peer.pid, connections_);
   return std::nullopt;
 }
 
 void AppService::on_closed(const ipc::Peer& peer) {
   --connections_;
+  spdlog::debug("connection from uid {} pid {} closed ({} open)", peer.uid, peer.pid, connections_);
   if (auto it = per_uid_.find(peer.uid); it != per_uid_.end() && --it->second == 0) per_uid_.erase(it);
 }
 
 void AppService::on_rejected(const ipc::Peer& peer, const ipc::WireError& error) {
+  requests_.count(std::nullopt, error.code);
   record_if_rejected(peer, error, {});
 }
 

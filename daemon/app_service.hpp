@@ -6,6 +6,7 @@
 
 #include "daemon/access_policy.hpp"
 #include "daemon/op_registry.hpp"
+#include "daemon/request_counters.hpp"
 #include "daemon/security_events.hpp"
 #include "ipc/service.hpp"
 
@@ -18,8 +19,9 @@ class AppService final : public ipc::Service {
     std::size_t max_connections_per_uid = 128;
   };
 
-  AppService(const OpRegistry& registry, const AccessPolicy& policy, SecurityLog& security, Limits limits)
-      : registry_(registry), policy_(policy), security_(security), limits_(limits) {}
+  AppService(const OpRegistry& registry, const AccessPolicy& policy, SecurityLog& security,
+             RequestCounters& requests, Limits limits)
+      : registry_(registry), policy_(policy), security_(security), requests_(requests), limits_(limits) {}
 
   boost::asio::awaitable<void> handle(const ipc::Request& request, const ipc::Peer& peer, ipc::Reply& reply) override;
   void on_rejected(const ipc::Peer& peer, const ipc::WireError& error) override;
@@ -33,6 +35,7 @@ class AppService final : public ipc::Service {
   const OpRegistry& registry_;
   const AccessPolicy& policy_;
   SecurityLog& security_;
+  RequestCounters& requests_;
   Limits limits_;
   std::size_t connections_ = 0;                    // admitted and open (event loop only)
   std::unordered_map<uid_t, std::size_t> per_uid_;  // the same, by uid

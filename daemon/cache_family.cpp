@@ -140,6 +140,7 @@ class CacheFamilyImpl final : public CacheFamily {
   void on_keys_rotated() override { store_.forget_integrity_key(); }
   std::string_view status_key() const override { return "cache"; }
   asio::awaitable<void> pack_status(ipc::MsgpackWriter& writer) override;
+  void write_metrics(MetricsText& m) const override;
 
   CacheCounters totals() const override { return stats_.totals(); }
   CacheCounters counters(uid_t uid) const override {
@@ -519,6 +520,29 @@ asio::awaitable<void> CacheFamilyImpl::stats(OpCall& call) {
 asio::awaitable<void> CacheFamilyImpl::pack_status(ipc::MsgpackWriter& writer) {
   co_await settle_counters();
   pack_counters(writer, totals());
+}
+
+void CacheFamilyImpl::write_metrics(MetricsText& m) const {
+  // entries and bytes are as of the last commit; admin.status settles them first.
+  const CacheCounters c = totals();
+  auto counter = [&m](std::string_view name, std::string_view help, std::uint64_t value) {
+    m.family(name, MetricType::kCounter, help);
+    m.sample(value);
+  };
+  auto gauge = [&m](std::string_view name, std::string_view help, std::int64_t value, std::string_view unit = {}) {
+    m.family(name, MetricType::kGauge, help, unit);
+    m.sample(static_cast<std::uint64_t>(std::max<std::int64_t>(value, 0)));
+  };
+  counter("durationd_cache_hits", "cache.get answered with a value.", c.hits);
+  counter("durationd_cache_misses", "cache.get answered NOT_FOUND.", c.misses);
+  counter("durationd_cache_evictions", "Entries dropped from cache.db to keep it within its budget.", c.evictions);
+  counter("durationd_cache_expired", "Entries removed because their TTL ran out.", c.expired);
+  counter("durationd_cache_memory_evictions", "Entries dropped from the memory tier (still on disk).",
+          c.memory_evictions);
+  gauge("durationd_cache_entries", "Entries stored, all uids.", c.entries);
+  gauge("durationd_cache_bytes", "Namespace, key and value bytes stored, all uids.", c.bytes, "bytes");
+  gauge("durationd_cache_memory_entries", "Entries in the memory tier.", c.memory_entries);
+  gauge("durationd_cache_memory_bytes", "Memory tier footprint, as its budget counts it.", c.memory_bytes, "bytes");
 }
 
 asio::awaitable<void> CacheFamilyImpl::settle_counters() {

@@ -20,6 +20,10 @@ struct Config {
   std::string socket_group;               // empty: the daemon's group
   std::size_t max_connections = 1024;     // in total; beyond: BUSY, then close
   std::size_t max_connections_per_uid = 128;
+  // Security events: per peer and kind, at most `burst` logged per interval; the rest
+  // are counted and reported with the next one logged.
+  std::size_t event_log_burst = 10;
+  std::chrono::milliseconds event_log_interval{10'000};
   // Storage.
   std::uint32_t kdf_iterations = 256'000;  // PBKDF2-HMAC-SHA512 cost; can only be raised
   std::size_t pool_size = 4;               // connections per database
@@ -33,6 +37,8 @@ struct Config {
   std::uint64_t cache_disk_budget_bytes = 1ull << 30;      // cache.db (LRU and expired beyond it)
   std::chrono::milliseconds cache_flush_interval{1'000};   // write-behind of non-durable puts
   std::chrono::milliseconds cache_sweep_interval{10'000};  // removal of expired entries
+
+  bool operator==(const Config&) const = default;
 };
 
 // Reads and validates a config file. Throws std::runtime_error with a message naming

@@ -141,6 +141,20 @@ int backup(Invocation& in) {
   return kExitOk;
 }
 
+// The OpenMetrics text as is (for a textfile collector or a quick look), or the whole
+// answer as JSON.
+int metrics(Invocation& in) {
+  if (!in.words.empty()) return usage_error("metrics takes no arguments");
+  const auto r = in.client.call("admin.metrics");
+  if (!r.ok) return print_error(r);
+  if (in.json) {
+    std::cout << to_json(r.result) << "\n";
+    return kExitOk;
+  }
+  std::cout << parse_result(r).as_object().at("text").as_string().c_str();
+  return kExitOk;
+}
+
 // Reads a passphrase without echo from the terminal; the string is wiped by the caller.
 std::string prompt_no_echo(const char* prompt) {
   std::FILE* tty = std::fopen("/dev/tty", "r+");
@@ -203,6 +217,7 @@ int rotate_key(Invocation& in) {
 void add_admin_commands(std::vector<Command>& commands) {
   commands.push_back({"status", "status                  the daemon at a glance (admin)", status});
   commands.push_back({"events", "events [--limit N]      recent security events, newest first (admin)", events});
+  commands.push_back({"metrics", "metrics                 counters in the OpenMetrics text format (admin)", metrics});
   commands.push_back({"backup", "backup                  an online encrypted backup of every database (admin)", backup});
   commands.push_back({"rotate-key", "rotate-key [--passphrase-file FILE]  re-encrypt under a new passphrase (admin)",
                       rotate_key});

@@ -10,7 +10,9 @@
 
 #include "daemon/access_policy.hpp"
 #include "daemon/config.hpp"
+#include "daemon/metrics_text.hpp"
 #include "daemon/op_registry.hpp"
+#include "daemon/request_counters.hpp"
 #include "daemon/security_events.hpp"
 #include "ipc/msgpack_writer.hpp"
 #include "ipc/server.hpp"
@@ -31,6 +33,7 @@ struct AppContext {
   boost::asio::any_io_executor loop;      // the event loop's executor
   SecurityLog& security;                  // security events (journald, admin.events)
   const ipc::Server* server = nullptr;    // set once the server exists (for admin.status)
+  const RequestCounters* requests = nullptr;  // set once every op is registered (admin.metrics)
 };
 
 class Family {
@@ -52,6 +55,9 @@ class Family {
     writer.pack_nil();
     co_return;
   }
+  // admin.metrics: the family's own metric families, from memory only (no database
+  // reads: scrapes are frequent). Runs on the event loop.
+  virtual void write_metrics(MetricsText&) const {}
 };
 
 // Registers every family's ops and appends the families to `families` (the admin family

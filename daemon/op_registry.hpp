@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -28,6 +29,7 @@ using OpHandler = std::function<boost::asio::awaitable<void>(OpCall&)>;
 struct OpSpec {
   OpHandler handler;
   bool admin_only = false;
+  std::size_t index = 0;  // set by OpRegistry::add: the op's position in names()
 };
 
 class OpRegistry {
@@ -36,9 +38,12 @@ class OpRegistry {
   void add(std::string name, OpSpec spec);
   // nullptr for an unknown op.
   const OpSpec* find(std::string_view name) const;
+  // Every registered name, in registration order (OpSpec::index).
+  const std::vector<std::string>& names() const { return names_; }
 
  private:
   std::map<std::string, OpSpec, std::less<>> ops_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace durationd::app

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
@@ -69,6 +70,26 @@ std::unique_ptr<storage::Store> open_store(const Options& options, const Config&
   return std::move(*store);
 }
 
+// SIGHUP: re-reads the config file. The log level applies at once; every other key is
+// read at start only, and a change to one is reported rather than silently ignored.
+void reload_config(const Options& options, const Config& running) {
+  if (!options.config_file) {
+    spdlog::info("SIGHUP: no --config file to re-read");
+    return;
+  }
+  try {
+    Config fresh = load_config(*options.config_file);
+    set_log_level(fresh.log_level);
+    spdlog::info("SIGHUP: {} re-read; log level {}", options.config_file->string(), fresh.log_level);
+    fresh.log_level = running.log_level;
+    if (!(fresh == running))
+      spdlog::warn("SIGHUP: {} changed keys other than log_level; they take effect at the next restart",
+                   options.config_file->string());
+  } catch (const std::exception& e) {
+    spdlog::error("SIGHUP: {}; the running configuration stays in force", e.what());
+  }
+}
+
 }  // namespace
 
 int serve(const Options& options) {
@@ -107,29 +128,46 @@ int serve(const Options& options) {
   storage::WorkerPool workers(config.pool_size);
   storage::GroupCommitter cache_writer(store->pool(kCacheDatabase));
   storage::GroupCommitter timer_writer(store->pool(kTimersDatabase));
-  SecurityLog security;
+  SecurityLog security({.burst = config.event_log_burst, .window = config.event_log_interval});
   AppContext context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor(), security};
   OpRegistry registry;
   std::vector<std::unique_ptr<Family>> families;
   make_families(registry, context, families);
-  AppService service(registry, policy, security, {config.max_connections, config.max_connections_per_uid});
+  RequestCounters requests(registry.names());
+  context.requests = &requests;
+  AppService service(registry, policy, security, requests,
+                     {config.max_connections, config.max_connections_per_uid});
   ipc::Server server(std::move(acceptor), service, {config.max_frame, config.idle_timeout});
   context.server = &server;
   server.start();
   for (auto& family : families) family->start();
+
+  const std::string serving = "serving on " + options.socket.string();
+  asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      notify_reloading();
+      reload_config(options, config);
+      notify_ready(serving);
+      await_hangup();
+    });
+  };
+  await_hangup();
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("received {}, finishing in-flight requests", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     notify_stopping("stopping");
+    hangups.cancel();
     server.stop();
     for (auto& family : families) family->stop();
   });
 
   spdlog::info("durationd {} listening on {} (state dir {})", kVersion, options.socket.string(),
                options.state_dir.string());
-  notify_ready("serving on " + options.socket.string());
+  notify_ready(serving);
   io.run();
 
   ipc::remove_bound_socket(bound);

@@ -87,6 +87,13 @@ class TimerFamily final : public Family {
     w.pack_int64(static_cast<std::int64_t>(engine_.running_count()));
   }
 
+  void write_metrics(MetricsText& m) const override {
+    m.family("durationd_timer_running", MetricType::kGauge, "Focus sessions running now.");
+    m.sample(std::uint64_t{engine_.running_count()});
+    m.family("durationd_timer_paused", MetricType::kGauge, "Focus sessions paused now.");
+    m.sample(std::uint64_t{engine_.active_count() - engine_.running_count()});
+  }
+
  private:
   // ---- start-up ----
 

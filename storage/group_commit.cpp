@@ -1,5 +1,7 @@
 #include "storage/group_commit.hpp"
 
+#include <chrono>
+
 namespace durationd::storage {
 
 GroupCommitter::GroupCommitter(ConnectionPool& pool, std::size_t max_batch)
@@ -46,20 +48,23 @@ void GroupCommitter::run() {
       }
       busy_ = true;
     }
-    commit_batch(batch);
+    const double seconds = commit_batch(batch);
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
       ++stats_.batches;
       stats_.jobs += batch.size();
       stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+      stats_.batch_sizes.observe(static_cast<double>(batch.size()));
+      stats_.commit_seconds.observe(seconds);
     }
     idle_.notify_all();
   }
 }
 
-void GroupCommitter::commit_batch(std::deque<Pending>& batch) {
+double GroupCommitter::commit_batch(std::deque<Pending>& batch) {
   auto connection = pool_.acquire();
+  const auto started = std::chrono::steady_clock::now();
   std::vector<Result<void>> results(batch.size());
   auto tx = Transaction::begin(*connection);
   Result<void> committed = tx ? Result<void>() : Result<void>(tx.error());
@@ -74,11 +79,13 @@ void GroupCommitter::commit_batch(std::deque<Pending>& batch) {
     }
     committed = tx->commit();
   }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   if (!committed) {
     std::lock_guard lock(mutex_);
     ++stats_.failed_commits;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(committed ? std::move(results[i]) : committed);
+  return took.count();
 }
 
 }  // namespace durationd::storage

@@ -24,7 +24,7 @@ ExitResult ctl_as(const DaemonProcess& daemon, const std::vector<std::string>& i
   ::chmod(daemon.dir().c_str(), 0755);
   std::vector<std::string> argv{"/usr/bin/setpriv"};
   argv.insert(argv.end(), identity.begin(), identity.end());
-  argv.insert(argv.end(), {DURATIONCTL_BINARY, "--socket", daemon.socket().string()});
+  argv.insert(argv.end(), {durationctl_for_all(), "--socket", daemon.socket().string()});
   argv.insert(argv.end(), words.begin(), words.end());
   return run_command(argv, {}, out);
 }

@@ -32,10 +32,9 @@ std::string args_map(std::string_view key, std::string_view value) {
 ExitResult ctl_as_nobody(const DaemonProcess& daemon, std::vector<std::string> words, std::string* out) {
   ::chmod(daemon.socket().c_str(), 0666);
   ::chmod(daemon.dir().c_str(), 0755);
-  std::vector<std::string> argv{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", DURATIONCTL_BINARY,
-                                "--socket", daemon.socket().string()};
+  std::vector<std::string> argv{durationctl_for_all(), "--socket", daemon.socket().string()};
   argv.insert(argv.end(), words.begin(), words.end());
-  return run_command(argv, {}, out);
+  return run_command(as_uid(65534, argv), {}, out);
 }
 
 }  // namespace

@@ -697,11 +697,9 @@ TEST_CASE("cache: two uids never see each other's entries") {
 
   const std::string socket = daemon.socket().string();
   auto as_nobody = [&](std::vector<std::string> words, std::string* out) {
-    std::vector<std::string> argv{
-        "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-        DURATIONCTL_BINARY, "--socket",      socket};
+    std::vector<std::string> argv{durationctl_for_all(), "--socket", socket};
     argv.insert(argv.end(), words.begin(), words.end());
-    return run_command(argv, {}, out);
+    return run_command(as_uid(65534, argv), {}, out);
   };
   std::string out;
   auto r = as_nobody({"cache", "get", "secret"}, &out);

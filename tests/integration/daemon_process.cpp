@@ -122,6 +122,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) {
     argv.insert(argv.end(), {"--config", config.string()});
   }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  argv.insert(argv.begin(), options.wrapper.begin(), options.wrapper.end());
   auto env_extra = options.env;
   env_extra["NOTIFY_SOCKET"] = notify_path_.string();
   if (options.test_key && !env_extra.count("DURATIOND_KEY")) env_extra["DURATIOND_KEY"] = kTestPassphrase;
@@ -189,6 +190,27 @@ ExitResult run_command(const std::vector<std::string>& argv, const std::map<std:
   }
   if (stdout_text) *stdout_text = read_file(tmp.path() / "stdout");
   return to_result(status.value_or(0), tmp.path() / "stderr");
+}
+
+const std::string& durationctl_for_all() {
+  static const TempDir dir;  // removed at exit
+  static const std::string path = [] {
+    const auto copy = dir.path() / "durationctl";
+    fs::copy_file(DURATIONCTL_BINARY, copy);
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(copy, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    return copy.string();
+  }();
+  return path;
+}
+
+std::vector<std::string> as_uid(uid_t uid, std::vector<std::string> argv) {
+  std::vector<std::string> out{"/usr/bin/setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(uid),
+                               "--clear-groups"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
 }
 
 }  // namespace durationd::test

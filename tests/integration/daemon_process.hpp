@@ -37,6 +37,9 @@ struct DaemonOptions {
   std::optional<std::filesystem::path> socket;  // default: <tmp>/d.sock
   std::optional<std::filesystem::path> state_dir;  // default: <tmp>/state (reuse one to test restarts)
   bool test_key = true;  // set DURATIOND_KEY=kTestPassphrase unless `env` sets it
+  // A command that ends by exec'ing its arguments (the daemon's argv is appended), e.g.
+  // unshare: the process keeps its pid, so stop() and pid() still mean the daemon.
+  std::vector<std::string> wrapper;
 };
 
 struct ExitResult {
@@ -81,5 +84,12 @@ ExitResult run_command(const std::vector<std::string>& argv, const std::map<std:
 std::vector<std::string> daemon_args(const std::filesystem::path& socket, const std::filesystem::path& state_dir);
 
 std::string read_file(const std::filesystem::path& path);
+
+// durationctl where any uid can run it: a copy in a world-readable temp dir made once per
+// run, since the checkout (and so the build tree) may be private to root.
+const std::string& durationctl_for_all();
+
+// `argv` run as `uid`, with gid `uid` and no supplementary groups (setpriv).
+std::vector<std::string> as_uid(uid_t uid, std::vector<std::string> argv);
 
 }  // namespace durationd::test

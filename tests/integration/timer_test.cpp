@@ -117,15 +117,8 @@ void open_to_all(const DaemonProcess& d) {
   REQUIRE(::chmod(d.socket().c_str(), 0666) == 0);
 }
 
-std::vector<std::string> as_uid(std::uint32_t uid, std::vector<std::string> argv) {
-  std::vector<std::string> out{"/usr/bin/setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(uid),
-                               "--clear-groups"};
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
-}
-
 std::vector<std::string> ctl(const DaemonProcess& d, std::vector<std::string> words) {
-  std::vector<std::string> out{DURATIONCTL_BINARY, "--socket", d.socket().string()};
+  std::vector<std::string> out{durationctl_for_all(), "--socket", d.socket().string()};
   out.insert(out.end(), words.begin(), words.end());
   return out;
 }
@@ -573,7 +566,7 @@ TEST_CASE("timer: SIGKILL while several uids write loses no acknowledged write")
     others.emplace_back([&, uid] {
       std::string out;
       try {
-        run_command(as_uid(uid, {"/bin/sh", "-c", loop, DURATIONCTL_BINARY, socket}), {}, &out, 120s);
+        run_command(as_uid(uid, {"/bin/sh", "-c", loop, durationctl_for_all(), socket}), {}, &out, 120s);
       } catch (const std::exception& e) {
         out = std::string("spawn failed: ") + e.what();
       }
@@ -602,11 +595,12 @@ TEST_CASE("timer: SIGKILL while several uids write loses no acknowledged write")
       if (acked.state == "completed" || acked.state == "abandoned") CHECK(text(s, "state") == acked.state);
     }
   };
-  auto all_sessions = [&](const std::vector<std::string>& prefix) {
+  // Every session `uid` can list (root: its own; they are per uid like everything else).
+  auto all_sessions = [&](std::uint32_t uid) {
     std::map<std::int64_t, json::object> by_id;
     std::string out;
-    auto argv = prefix;
-    for (const auto& w : ctl(*daemon, {"--json", "timer", "list", "--all"})) argv.push_back(w);
+    auto argv = ctl(*daemon, {"--json", "timer", "list", "--all"});
+    if (uid != 0) argv = as_uid(uid, argv);
     REQUIRE(run_command(argv, {}, &out).exit_code == 0);
     INFO("list: " << out.substr(0, 300));
     const auto listed = json::parse(out);
@@ -615,7 +609,7 @@ TEST_CASE("timer: SIGKILL while several uids write loses no acknowledged write")
       by_id[num(s.as_object(), "id")] = s.as_object();
     return by_id;
   };
-  check_ledger(root_ledger, all_sessions({}));
+  check_ledger(root_ledger, all_sessions(0));
 
   for (const auto& [uid, out] : outputs) {
     Ledger ledger;
@@ -630,8 +624,7 @@ TEST_CASE("timer: SIGKILL while several uids write loses no acknowledged write")
     }
     INFO("uid " << uid << " acknowledged " << ledger.size() << " sessions");
     CHECK(!ledger.empty());
-    check_ledger(ledger, all_sessions({"/usr/bin/setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(uid),
-                                       "--clear-groups"}));
+    check_ledger(ledger, all_sessions(uid));
   }
 }
 
