@@ -39,9 +39,11 @@ constexpr std::string_view kNsAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
 constexpr ipc::StrRule kKeyRule{.min = 1, .max = 1024, .required = true};
 constexpr ipc::StrRule kNsRule{.max = 64, .alphabet = kNsAlphabet};
-// Bytes of queued writes beyond which a put waits for the commit, like a durable one:
-// a client writing faster than the disk takes it is slowed down instead of growing memory.
-constexpr std::size_t kMaxQueuedBytes = std::size_t{64} << 20;
+// Bytes of queued writes beyond which a put waits for the batch in flight to commit: a
+// client writing faster than the disk takes it is slowed down instead of growing memory.
+// Small enough that a batch commits in well under a second on 2 cores (~20-40 us a row): at
+// 64 MiB, puts stalled 10-19 s behind a batch and the next (durationd-bench -t put).
+constexpr std::size_t kMaxQueuedBytes = std::size_t{16} << 20;
 // Index slots the memory sweep visits before letting other work run.
 constexpr std::size_t kSweepChunk = 4096;
 
@@ -192,6 +194,8 @@ class CacheFamilyImpl final : public CacheFamily {
   void arm_flush_timer();
   // Flushes the queue now and waits for its commit.
   asio::awaitable<std::shared_ptr<CommitSlot>> commit_queued();
+  // Too much is queued: waits until the batch in flight (or one started now) commits.
+  asio::awaitable<void> wait_for_room();
   void maybe_flush();
   std::shared_ptr<cache::Batch> take_batch(std::vector<Entry*>& entries);
   void on_committed(const storage::Result<void>& result,
@@ -212,6 +216,7 @@ class CacheFamilyImpl final : public CacheFamily {
   std::vector<QueuedOp> queue_;
   std::size_t queued_bytes_ = 0;
   std::shared_ptr<CommitSlot> open_slot_;  // waiters for the batch that will carry queue_
+  std::shared_ptr<CommitSlot> inflight_slot_;  // completes when the batch in flight has
   bool inflight_ = false;
   bool flush_soon_ = false;  // someone waits: flush as soon as nothing is in flight
   bool flush_due_ = false;   // the flush interval has passed
@@ -343,23 +348,29 @@ asio::awaitable<void> CacheFamilyImpl::put(OpCall& call) {
                      ? kFarFuture
                      : now + static_cast<std::int64_t>(*ttl_ms);
   }
-  const bool wait = durable.value_or(false) || queued_bytes_ > kMaxQueuedBytes;
+  const bool is_durable = durable.value_or(false);
+  const bool over_budget = queued_bytes_ > kMaxQueuedBytes;
 
   const uid_t uid = call.peer.uid;
   Namespace& ns = tier_.acquire_namespace(uid, ns_name.value_or(""), stats_.of(uid));
-  Entry* e = tier_.create(ns, *key, *value, expires_at, wait ? Entry::kDurable : 0);
+  // A queued put this one replaces will not be written: its bytes leave the queue's count.
+  if (const Entry* old = tier_.find(ns, *key); old && old->state == EntryState::kQueued && !old->is(Entry::kTombstone))
+    queued_bytes_ -= std::min(queued_bytes_, std::size_t{old->key_size} + old->value_size);
+  Entry* e = tier_.create(ns, *key, *value, expires_at, is_durable ? Entry::kDurable : 0);
   tier_.release_namespace(ns);  // the entry holds it now
   tier_.insert(e);
   invalidate_reads(&ns, *key);
   enqueue_entry(e);
   enforce_memory_budget();
-  if (!wait) {
-    schedule_write();
-  } else {
+  if (is_durable) {
     const auto slot = co_await commit_queued();
     if (!slot->ok)
       co_return call.reply.fail(ipc::WireCode::kUnavailable,
                                 "cache.db cannot be written now; nothing was stored");
+  } else if (over_budget) {
+    co_await wait_for_room();
+  } else {
+    schedule_write();
   }
   auto& w = call.reply.result();
   w.pack_map(1);
@@ -647,6 +658,12 @@ asio::awaitable<std::shared_ptr<CommitSlot>> CacheFamilyImpl::commit_queued() {
   co_return slot;
 }
 
+asio::awaitable<void> CacheFamilyImpl::wait_for_room() {
+  flush_soon_ = true;
+  maybe_flush();  // starts a batch unless one is in flight
+  if (auto slot = inflight_slot_) co_await slot->wait();
+}
+
 void CacheFamilyImpl::maybe_flush() {
   if (inflight_) return;  // its completion looks again
   if (queue_.empty() && !sweep_requested_ && !open_slot_) return;
@@ -654,6 +671,8 @@ void CacheFamilyImpl::maybe_flush() {
   std::vector<Entry*> entries;
   auto batch = take_batch(entries);
   auto slot = std::exchange(open_slot_, nullptr);
+  if (!slot) slot = std::make_shared<CommitSlot>(ctx_.loop);  // for wait_for_room()
+  inflight_slot_ = slot;
   flush_soon_ = flush_due_ = false;
   inflight_ = true;
   inflight_entries_ = entries;
@@ -699,6 +718,7 @@ void CacheFamilyImpl::on_committed(const storage::Result<void>& result,
                                    std::shared_ptr<CommitSlot> slot,
                                    const std::vector<Entry*>& entries) {
   inflight_ = false;
+  inflight_slot_.reset();
   inflight_entries_.clear();
   const bool ok = result.has_value();
   if (ok) {
@@ -747,7 +767,7 @@ void CacheFamilyImpl::on_committed(const storage::Result<void>& result,
     queue_.insert(queue_.begin(), std::make_move_iterator(retry.begin()),
                   std::make_move_iterator(retry.end()));
   enforce_memory_budget();
-  if (slot) slot->complete(ok, std::move(outcome));  // null when nobody waited
+  slot->complete(ok, std::move(outcome));
 
   if (queue_.empty() && !sweep_requested_ && !open_slot_) return;
   if (open_slot_ || flush_soon_ ||
