@@ -21,6 +21,7 @@
 #include "daemon/config.hpp"
 #include "daemon/databases.hpp"
 #include "daemon/family.hpp"
+#include "daemon/heartbeat.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/service_manager.hpp"
 #include "durationd/version.hpp"
@@ -70,6 +71,32 @@ std::unique_ptr<storage::Store> open_store(const Options& options, const Config&
   return std::move(*store);
 }
 
+// The listening socket: the one systemd handed us (socket activation: the .socket unit
+// owns its file, mode and group, so it is never unlinked, rebound or chowned), or one
+// bound at --socket. `bound` stays empty for a handed socket, so shutdown leaves it.
+ipc::Acceptor open_listener(asio::io_context& io, const Options& options, const Config& config,
+                            ipc::BoundSocket& bound) {
+  if (const auto fd = socket_from_manager()) {
+    spdlog::info("listening on the socket handed over by the service manager");
+    return ipc::adopt_unix_listener(io.get_executor(), *fd);
+  }
+  // Resolved before binding, so a bad group name leaves no socket behind.
+  const std::optional<gid_t> socket_gid =
+      config.socket_group.empty() ? std::nullopt : std::optional<gid_t>(resolve_group(config.socket_group));
+  auto acceptor = ipc::bind_unix_listener(io.get_executor(), options.socket, bound);
+  if (socket_gid && ::chown(options.socket.c_str(), static_cast<uid_t>(-1), *socket_gid) != 0) {
+    ipc::remove_bound_socket(bound);
+    throw std::runtime_error("socket " + options.socket.string() + ": cannot give it to group " + config.socket_group +
+                             ": " + std::strerror(errno));
+  }
+  return acceptor;
+}
+
+std::string status_line(const std::string& serving, const ipc::ServerStats& s) {
+  return serving + ": " + std::to_string(s.connections_current) + " connections, " +
+         std::to_string(s.requests_total) + " requests (" + std::to_string(s.requests_errors) + " errors)";
+}
+
 // SIGHUP: re-reads the config file. The log level applies at once; every other key is
 // read at start only, and a change to one is reported rather than silently ignored.
 void reload_config(const Options& options, const Config& running) {
@@ -103,18 +130,12 @@ int serve(const Options& options) {
   // Held until the process exits (the kernel releases the lock then).
   [[maybe_unused]] const int state_lock = prepare_state_dir(options.state_dir);
   const AccessPolicy policy(config.access);  // resolves group names: fails before any key work
-  const std::optional<gid_t> socket_gid =
-      config.socket_group.empty() ? std::nullopt : std::optional<gid_t>(resolve_group(config.socket_group));
 
   // Bind first: a second daemon on a live socket fails fast, before any key derivation.
   asio::io_context io(1);
   ipc::BoundSocket bound;
-  auto acceptor = ipc::bind_unix_listener(io.get_executor(), options.socket, bound);
-  if (socket_gid && ::chown(options.socket.c_str(), static_cast<uid_t>(-1), *socket_gid) != 0) {
-    ipc::remove_bound_socket(bound);
-    throw std::runtime_error("socket " + options.socket.string() + ": cannot give it to group " + config.socket_group +
-                             ": " + std::strerror(errno));
-  }
+  auto acceptor = open_listener(io, options, config, bound);
+  const std::string socket_path = acceptor.local_endpoint().path();
   std::unique_ptr<storage::Store> store;
   try {
     store = open_store(options, config);
@@ -142,7 +163,8 @@ int serve(const Options& options) {
   server.start();
   for (auto& family : families) family->start();
 
-  const std::string serving = "serving on " + options.socket.string();
+  const std::string serving = "serving on " + socket_path;
+  Heartbeat heartbeat(io.get_executor(), [&] { return status_line(serving, server.stats()); });
   asio::signal_set hangups(io, SIGHUP);
   std::function<void()> await_hangup = [&] {
     hangups.async_wait([&](const boost::system::error_code& ec, int) {
@@ -161,13 +183,14 @@ int serve(const Options& options) {
     spdlog::info("received {}, finishing in-flight requests", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     notify_stopping("stopping");
     hangups.cancel();
+    heartbeat.stop();
     server.stop();
     for (auto& family : families) family->stop();
   });
 
-  spdlog::info("durationd {} listening on {} (state dir {})", kVersion, options.socket.string(),
-               options.state_dir.string());
+  spdlog::info("durationd {} listening on {} (state dir {})", kVersion, socket_path, options.state_dir.string());
   notify_ready(serving);
+  heartbeat.start();
   io.run();
 
   ipc::remove_bound_socket(bound);
