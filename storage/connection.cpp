@@ -187,8 +187,6 @@ Result<Connection> Connection::open(const std::filesystem::path& path, const Dat
     if (*mode != "wal") return Error{Errc::internal, c->name_ + ": cannot switch to WAL (journal_mode " + *mode + ")"};
   }
   if (auto r = c->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"); !r) return r.error();
-  if (options.page_cache_kib != 0)
-    if (auto r = c->exec("PRAGMA cache_size = -" + std::to_string(options.page_cache_kib)); !r) return r.error();
   return c;
 }
 

@@ -64,10 +64,6 @@ class Connection {
     bool create = false;  // create the file if it does not exist
     int busy_timeout_ms = 5000;
     bool wal = true;  // false: keep the rollback journal (one-file copies: migrate, backup)
-    // The connection's page cache (PRAGMA cache_size in KiB); 0 keeps SQLite's 2000 KiB.
-    // Every page SQLCipher reads is decrypted and authenticated, so a cache smaller than a
-    // batch's working set turns each write into page decrypts and mid-transaction spills.
-    std::uint32_t page_cache_kib = 0;
   };
 
   // Opens an encrypted database (see the file comment for what every open does).

@@ -6,13 +6,12 @@ ConnectionPool::Lease::~Lease() {
   if (pool_ && connection_.is_open()) pool_->give_back(std::move(connection_));
 }
 
-ConnectionPool::ConnectionPool(std::filesystem::path path, std::size_t size, std::uint32_t page_cache_kib)
-    : path_(std::move(path)), size_(size), page_cache_kib_(page_cache_kib) {}
+ConnectionPool::ConnectionPool(std::filesystem::path path, std::size_t size) : path_(std::move(path)), size_(size) {}
 
 Result<void> ConnectionPool::open(const DatabaseKey& key) {
   std::vector<Connection> opened;
   for (std::size_t i = 0; i < size_; ++i) {
-    auto c = Connection::open(path_, key, {.create = false, .page_cache_kib = page_cache_kib_});
+    auto c = Connection::open(path_, key, {.create = false});
     if (!c) return c.error();
     opened.push_back(std::move(*c));
   }

@@ -40,7 +40,7 @@ class ConnectionPool {
   };
 
   // Opens `size` connections now, so a bad key or a full disk shows at start.
-  ConnectionPool(std::filesystem::path path, std::size_t size, std::uint32_t page_cache_kib = 0);
+  ConnectionPool(std::filesystem::path path, std::size_t size);
   Result<void> open(const DatabaseKey& key);
 
   // Waits for a free connection.
@@ -59,7 +59,6 @@ class ConnectionPool {
 
   const std::filesystem::path path_;
   const std::size_t size_;
-  const std::uint32_t page_cache_kib_;  // Connection::Options::page_cache_kib of each
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Connection> free_;  // guarded by mutex_

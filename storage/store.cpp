@@ -132,7 +132,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::str
     auto first = Connection::open(db.path, db.key, {.create = !exists[i]});
     if (!first) return first.error();
     if (auto r = apply_migrations(*first, db.spec.migrations); !r) return r.error();
-    db.pool = std::make_unique<ConnectionPool>(db.path, options.pool_size, db.spec.page_cache_kib);
+    db.pool = std::make_unique<ConnectionPool>(db.path, options.pool_size);
     if (auto r = db.pool->open(db.key); !r) return r.error();
   }
   return store;

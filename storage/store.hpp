@@ -27,8 +27,6 @@ struct DatabaseSpec {
   // cache's row MACs. May be empty.
   std::function<Result<void>(Connection& connection, const DatabaseKey& old_key, const DatabaseKey& new_key)>
       on_rotate;
-  // Each pooled connection's page cache (Connection::Options::page_cache_kib).
-  std::uint32_t page_cache_kib = 0;
 };
 
 struct StoreOptions {
