@@ -16,7 +16,7 @@ const char* const kUsage =
     "  -P DEPTH    requests in flight per connection (default 1: no pipelining)\n"
     "  -d BYTES    value size of put/putd (default 100)\n"
     "  -r KEYS     keyspace: keys key:<0..KEYS-1>, chosen uniformly at random (default 100000)\n"
-    "  -t TESTS    comma list of ping,get,put,putd,timer (default ping,get,put)\n"
+    "  -t TESTS    comma list of ping,get,put,putd,timer,timerb (default ping,get,put)\n"
     "  --preload   first put every key of the keyspace once, so gets hit\n"
     "  --json      one JSON object per test on stdout\n"
     "  --redis     speak Redis RESP instead (ping, get, put = SET) to compare with redis-server\n"
@@ -24,13 +24,14 @@ const char* const kUsage =
     "  -h          this help\n"
     "\n"
     "tests: ping = ping; get = cache.get; put = cache.put of a bin value; putd = durable put;\n"
-    "timer = timer.interrupt on one running session of task \"bench\" (deleted afterwards).\n"
+    "timer = timer.interrupt on one running session of task \"bench\" (deleted afterwards);\n"
+    "timerb = the same with brief: true (answers without the growing interruption list).\n"
     "A failed request (ok=false, -ERR, a get that misses) counts as an error.\n"
     "exit: 0 done, 64 usage error, 69 cannot connect, 1 the run broke off.\n";
 
 namespace {
 
-constexpr std::string_view kAllTests[] = {"ping", "get", "put", "putd", "timer"};
+constexpr std::string_view kAllTests[] = {"ping", "get", "put", "putd", "timer", "timerb"};
 
 bool parse_number(std::string_view text, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
   std::uint64_t v = 0;
@@ -100,12 +101,12 @@ ParsedOptions parse_options(int argc, char** argv, std::string default_socket) {
       if (o.tests.empty()) return fail("-t wants a comma list of tests");
       for (const auto& t : o.tests)
         if (std::find(std::begin(kAllTests), std::end(kAllTests), t) == std::end(kAllTests))
-          return fail("unknown test " + t + " (tests: ping,get,put,putd,timer)");
+          return fail("unknown test " + t + " (tests: ping,get,put,putd,timer,timerb)");
     }
   }
   if (o.redis)
     for (const auto& t : o.tests)
-      if (t == "putd" || t == "timer")
+      if (t == "putd" || t == "timer" || t == "timerb")
         return fail("test " + t + " is a durationd operation; with --redis only ping,get,put apply");
   return parsed;
 }

@@ -86,15 +86,19 @@ RequestTemplate RequestTemplate::put(Wire wire, std::size_t value_size, bool dur
   return t;
 }
 
-RequestTemplate RequestTemplate::interrupt(std::uint64_t session_id) {
+RequestTemplate RequestTemplate::interrupt(std::uint64_t session_id, bool brief) {
   RequestTemplate t(Wire::kDurationd, false);
-  t.prefix_ = durationd_prefix("timer.interrupt", 2);
+  t.prefix_ = durationd_prefix("timer.interrupt", brief ? 3 : 2);
   ipc::StringSink sink(t.prefix_);
   ipc::MsgpackWriter w(sink);
   ipc::pack_str(w, "id");
   w.pack_uint64(session_id);
   ipc::pack_str(w, "reason");
   ipc::pack_str(w, "bench");
+  if (brief) {
+    ipc::pack_str(w, "brief");
+    w.pack_true();
+  }
   return t;
 }
 

@@ -18,7 +18,8 @@ class RequestTemplate {
   static RequestTemplate ping(Wire wire);
   static RequestTemplate get(Wire wire);
   static RequestTemplate put(Wire wire, std::size_t value_size, bool durable);
-  static RequestTemplate interrupt(std::uint64_t session_id);  // durationd only
+  // durationd only; `brief`: ask for the session without its interruption list.
+  static RequestTemplate interrupt(std::uint64_t session_id, bool brief);
 
   // Appends one request for key "key:<key>" (the key is ignored by unkeyed requests).
   void append(std::string& out, std::uint64_t key) const;

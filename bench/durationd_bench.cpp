@@ -52,17 +52,18 @@ TestResult run_test(const Options& o, const std::string& test, bool progress, st
   TestResult result{.test = test};
   std::uint64_t started = 0, ended = 0;
   std::uint64_t completed = 0;
-  if (test == "timer") {
+  if (test == "timer" || test == "timerb") {
+    const bool brief = test == "timerb";
     BenchTimer timer(o.socket);
     BenchSession session = timer.open();
-    LoadLoop loop(loop_config(o, test, progress), RequestTemplate::interrupt(session.id));
+    LoadLoop loop(loop_config(o, test, progress), RequestTemplate::interrupt(session.id, brief));
     started = monotonic_ns();
     std::uint32_t room = kMaxInterruptions - std::min(kMaxInterruptions, session.interruptions);
     while (loop.completed() < o.requests) {
       if (room == 0) {  // the session is full: carry on with a fresh one
         timer.close(session.id);
         session = timer.open();
-        loop.set_request(RequestTemplate::interrupt(session.id));
+        loop.set_request(RequestTemplate::interrupt(session.id, brief));
         room = kMaxInterruptions - std::min(kMaxInterruptions, session.interruptions);
         continue;
       }

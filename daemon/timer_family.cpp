@@ -169,13 +169,13 @@ class TimerFamily final : public Family {
   // Validates and applies one write in memory, packs the session it leaves, and
   // answers only once the write has committed.
   template <class Apply>
-  asio::awaitable<void> write(OpCall& call, std::int64_t id, Apply apply) {
+  asio::awaitable<void> write(OpCall& call, std::int64_t id, SessionDetail detail, Apply apply) {
     const std::uint32_t uid = call.peer.uid;
     if (!co_await ensure_loaded(call, uid)) co_return;
     Mutation m = apply(uid);
     if (m.kind == Mutation::Kind::kRefused) co_return call.reply.fail(m.error.code, std::move(m.error.message));
     if (m.kind == Mutation::Kind::kNotActive) co_return co_await explain_inactive(call, uid, id);
-    pack_session(call.reply.result(), m.session(), m.now, clock_->boot_id());
+    pack_session(call.reply.result(), m.session(), m.now, clock_->boot_id(), detail);
     co_await commit(call, uid, std::move(m));
   }
 
@@ -185,6 +185,11 @@ class TimerFamily final : public Family {
       engine_.write_failed(uid, m.epoch);
       fail_storage(call, committed.error(), true);
     }
+  }
+
+  // Every write takes `brief` (an extension): see SessionDetail.
+  static SessionDetail read_detail(ArgsReader& args) {
+    return args.boolean("brief").value_or(false) ? SessionDetail::kBrief : SessionDetail::kFull;
   }
 
   static std::optional<std::int64_t> read_id(ArgsReader& args) {
@@ -200,18 +205,20 @@ class TimerFamily final : public Family {
     auto tags = args.str_array("tags", kMaxTags, {.min = 1, .max = kMaxTagBytes});
     const auto planned = args.uint("planned_ms", {.max = kMaxPlannedMs});
     const auto note = args.str("note", {.max = kMaxNoteBytes});
+    const auto detail = read_detail(args);
     if (args.failed()) co_return call.reply.fail(args.error().code, args.error().message);
     StartArgs start_args{*task, tags ? std::move(*tags) : std::vector<std::string_view>{},
                          planned ? std::optional<std::int64_t>(static_cast<std::int64_t>(*planned)) : std::nullopt,
                          note.value_or("")};
-    co_await write(call, 0, [&](std::uint32_t uid) { return engine_.start(uid, start_args); });
+    co_await write(call, 0, detail, [&](std::uint32_t uid) { return engine_.start(uid, start_args); });
   }
 
   asio::awaitable<void> pause_or_resume(OpCall& call, bool pausing) {
     ArgsReader args(call.request.args);
     const auto id = read_id(args);
+    const auto detail = read_detail(args);
     if (args.failed()) co_return call.reply.fail(args.error().code, args.error().message);
-    co_await write(call, *id, [&](std::uint32_t uid) {
+    co_await write(call, *id, detail, [&](std::uint32_t uid) {
       return pausing ? engine_.pause(uid, *id) : engine_.resume(uid, *id);
     });
   }
@@ -220,8 +227,9 @@ class TimerFamily final : public Family {
     ArgsReader args(call.request.args);
     const auto id = read_id(args);
     const auto reason = args.str("reason", {.max = kMaxReasonBytes});
+    const auto detail = read_detail(args);
     if (args.failed()) co_return call.reply.fail(args.error().code, args.error().message);
-    co_await write(call, *id, [&](std::uint32_t uid) { return engine_.interrupt(uid, *id, reason.value_or("")); });
+    co_await write(call, *id, detail, [&](std::uint32_t uid) { return engine_.interrupt(uid, *id, reason.value_or("")); });
   }
 
   asio::awaitable<void> stop(OpCall& call) {
@@ -230,6 +238,7 @@ class TimerFamily final : public Family {
     const auto outcome = args.str("outcome");
     const auto focus = args.uint("focus", {.min = 1, .max = 5});
     const auto note = args.str("note", {.max = kMaxNoteBytes});
+    const auto detail = read_detail(args);
     if (args.failed()) co_return call.reply.fail(args.error().code, args.error().message);
     StopArgs stop_args;
     if (outcome) {
@@ -240,7 +249,7 @@ class TimerFamily final : public Family {
     }
     if (focus) stop_args.focus = static_cast<std::uint8_t>(*focus);
     stop_args.note = note;
-    co_await write(call, *id, [&](std::uint32_t uid) { return engine_.stop(uid, *id, stop_args); });
+    co_await write(call, *id, detail, [&](std::uint32_t uid) { return engine_.stop(uid, *id, stop_args); });
   }
 
   asio::awaitable<void> remove(OpCall& call) {

@@ -59,7 +59,8 @@ void pack_interruption(ipc::MsgpackWriter& w, std::int64_t at_ms, std::string_vi
   ipc::pack_str(w, reason);
 }
 
-void pack_session(ipc::MsgpackWriter& w, const Session& s, ClockReading now, std::int64_t current_boot) {
+void pack_session(ipc::MsgpackWriter& w, const Session& s, ClockReading now, std::int64_t current_boot,
+                  SessionDetail detail) {
   w.pack_map(12);
   ipc::pack_str(w, "id");
   w.pack_int64(s.id);
@@ -91,9 +92,14 @@ void pack_session(ipc::MsgpackWriter& w, const Session& s, ClockReading now, std
   w.pack_int64(s.active_at(now, current_boot));
   ipc::pack_str(w, "paused_ms");
   w.pack_int64(s.paused_at(now, current_boot));
-  ipc::pack_str(w, "interruptions");
-  w.pack_array(s.interruption_count);
-  ipc::append_raw(w, s.interruptions);
+  if (detail == SessionDetail::kBrief) {
+    ipc::pack_str(w, "interruption_count");
+    w.pack_uint32(s.interruption_count);
+  } else {
+    ipc::pack_str(w, "interruptions");
+    w.pack_array(s.interruption_count);
+    ipc::append_raw(w, s.interruptions);
+  }
   ipc::pack_str(w, "focus");
   if (s.focus) {
     w.pack_uint8(*s.focus);

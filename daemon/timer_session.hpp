@@ -76,7 +76,14 @@ std::int64_t open_segment_ms(std::int64_t seg_wall, std::int64_t seg_boot, std::
 void pack_ms_timestamp(ipc::MsgpackWriter& w, std::int64_t ms);
 // One {at, reason} map.
 void pack_interruption(ipc::MsgpackWriter& w, std::int64_t at_ms, std::string_view reason);
+// How much of a session a response carries: the whole map, as the contract says, or, for
+// a write that asked for `brief` (an extension, docs/protocol-extensions.md), the map
+// with `interruption_count` in place of the `interruptions` list, which grows with every
+// interruption and would otherwise make each write's answer larger than the last.
+enum class SessionDetail : std::uint8_t { kFull, kBrief };
+
 // The session map, with active_ms / paused_ms counted up to `now`.
-void pack_session(ipc::MsgpackWriter& w, const Session& s, ClockReading now, std::int64_t current_boot);
+void pack_session(ipc::MsgpackWriter& w, const Session& s, ClockReading now, std::int64_t current_boot,
+                  SessionDetail detail = SessionDetail::kFull);
 
 }  // namespace durationd::app

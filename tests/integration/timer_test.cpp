@@ -48,6 +48,11 @@ class Args {
     w_.pack_int64(v);
     return *this;
   }
+  Args& boolean(std::string_view k, bool v) {
+    key(k);
+    v ? w_.pack_true() : w_.pack_false();
+    return *this;
+  }
   Args& nil(std::string_view k) {
     key(k);
     w_.pack_nil();
@@ -231,6 +236,27 @@ TEST_CASE("timer: every op over the wire, and the session map field by field") {
   fails(call(c, "timer.get", Args().uint("id", 2)), "NOT_FOUND");
   // Ids are never reused.
   CHECK(num(ok(call(c, "timer.start", Args().str("task", "third"))), "id") == 3);
+}
+
+TEST_CASE("timer: brief writes answer with interruption_count instead of the growing list") {
+  DaemonProcess daemon;
+  ipc::Client c(daemon.socket());
+  const auto started = ok(call(c, "timer.start", Args().str("task", "t").boolean("brief", true)));
+  CHECK(started.at("interruption_count").as_int64() == 0);
+  CHECK(!started.contains("interruptions"));
+  const auto id = static_cast<std::uint64_t>(num(started, "id"));
+  for (int i = 0; i < 3; ++i) ok(call(c, "timer.interrupt", Args().uint("id", id).str("reason", "r")));
+  const auto brief = ok(call(c, "timer.interrupt", Args().uint("id", id).boolean("brief", true)));
+  CHECK(brief.at("interruption_count").as_int64() == 4);
+  CHECK(!brief.contains("interruptions"));
+  CHECK(brief.size() == 12);  // every other field of the session is there
+  // Without it (or with false) the answer is the contract's, list and all.
+  const auto full = ok(call(c, "timer.pause", Args().uint("id", id).boolean("brief", false)));
+  CHECK(full.at("interruptions").as_array().size() == 4);
+  CHECK(!full.contains("interruption_count"));
+  CHECK(ok(call(c, "timer.stop", Args().uint("id", id).boolean("brief", true))).at("interruption_count").as_int64() == 4);
+  CHECK(ok(call(c, "timer.get", Args().uint("id", id))).at("interruptions").as_array().size() == 4);
+  fails(call(c, "timer.start", Args().str("task", "t").str("brief", "yes")), "BAD_REQUEST", "brief");
 }
 
 TEST_CASE("timer: illegal transitions are CONFLICT, unknown ids NOT_FOUND") {
