@@ -18,27 +18,20 @@ using namespace durationd::test;
 
 namespace {
 
-std::string put_args(std::string_view key, std::string_view value) {
+// A msgpack args map of string values, and `durable: true` when asked.
+std::string args_of(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs, bool durable = false) {
   std::string out;
   ipc::StringSink sink(out);
   ipc::MsgpackWriter w(sink);
-  w.pack_map(3);
-  ipc::pack_str(w, "key");
-  ipc::pack_str(w, key);
-  ipc::pack_str(w, "value");
-  ipc::pack_str(w, value);
-  ipc::pack_str(w, "durable");
-  w.pack_true();
-  return out;
-}
-
-std::string key_args(std::string_view key) {
-  std::string out;
-  ipc::StringSink sink(out);
-  ipc::MsgpackWriter w(sink);
-  w.pack_map(1);
-  ipc::pack_str(w, "key");
-  ipc::pack_str(w, key);
+  w.pack_map(static_cast<std::uint32_t>(pairs.size() + (durable ? 1 : 0)));
+  for (const auto& [k, v] : pairs) {
+    ipc::pack_str(w, k);
+    ipc::pack_str(w, v);
+  }
+  if (durable) {
+    ipc::pack_str(w, "durable");
+    w.pack_true();
+  }
   return out;
 }
 
@@ -65,7 +58,8 @@ std::map<std::string, double> parse_with_reference_parser(const DaemonProcess& d
 TEST_CASE("admin.metrics is valid OpenMetrics and counts requests, cache use, commits and events") {
   DaemonProcess daemon;
   ipc::Client client(daemon.socket());
-  const std::string put = put_args("k", "v"), hit = key_args("k"), miss = key_args("absent");
+  const std::string put = args_of({{"key", "k"}, {"value", "v"}}, true);
+  const std::string hit = args_of({{"key", "k"}}), miss = args_of({{"key", "absent"}});
   REQUIRE(client.call("cache.put", ipc::as_bytes(put)).ok);
   REQUIRE(client.call("cache.get", ipc::as_bytes(hit)).ok);
   REQUIRE(client.call("cache.get", ipc::as_bytes(hit)).ok);
