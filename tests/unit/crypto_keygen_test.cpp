@@ -10,41 +10,14 @@
 #include "crypto/error.hpp"
 #include "crypto/key_source.hpp"
 #include "crypto/keygen.hpp"
-
-// Catch prints a failed check's operands; print a Result as its error message only,
-// never its value, which may be a secret.
-namespace Catch {
-template <class T>
-struct StringMaker<boost::system::result<T, durationd::crypto::Error>> {
-  static std::string convert(const boost::system::result<T, durationd::crypto::Error>& r) {
-    return r ? std::string("(value)") : "(error: " + r.error().message + ")";
-  }
-};
-}  // namespace Catch
+#include "tests/support/catch_result.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace crypto = durationd::crypto;
 namespace fs = std::filesystem;
+using durationd::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "durationd-keygen-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  fs::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 class Umask {
  public:

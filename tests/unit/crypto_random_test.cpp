@@ -5,17 +5,7 @@
 #include "crypto/constant_time.hpp"
 #include "crypto/error.hpp"
 #include "crypto/random.hpp"
-
-// Catch prints a failed check's operands; print a Result as its error message only,
-// never its value, which may be a secret.
-namespace Catch {
-template <class T>
-struct StringMaker<boost::system::result<T, durationd::crypto::Error>> {
-  static std::string convert(const boost::system::result<T, durationd::crypto::Error>& r) {
-    return r ? std::string("(value)") : "(error: " + r.error().message + ")";
-  }
-};
-}  // namespace Catch
+#include "tests/support/catch_result.hpp"
 
 namespace crypto = durationd::crypto;
 
