@@ -453,30 +453,25 @@ Result<TimerSnapshot> TimerStore::load_snapshot(Connection& c) {
 
 Result<std::optional<Session>> TimerStore::load_active(Connection& c, std::uint32_t uid) {
   auto& st = statements(c);
-  std::optional<Session> s;
-  {
-    TRY_STMT(sel, kSelectActiveUid, "SELECT " SESSION_COLUMNS("") " FROM sessions WHERE uid = ?1 AND state < 2");
-    sel.bind(1, std::int64_t{uid});
-    auto row = sel.step();
-    if (!row) return row.error();
-    if (!*row) return s;
-    read_session(sel, s.emplace());
-  }
-  if (auto r = read_interruptions(st, *s); !r) return r.error();
-  return s;
+  TRY_STMT(sel, kSelectActiveUid, "SELECT " SESSION_COLUMNS("") " FROM sessions WHERE uid = ?1 AND state < 2");
+  sel.bind(1, std::int64_t{uid});
+  return read_found(st, sel);
 }
 
 Result<std::optional<Session>> TimerStore::find(Connection& c, std::uint32_t uid, std::int64_t id) {
   auto& st = statements(c);
+  TRY_STMT(sel, kSelectSession, "SELECT " SESSION_COLUMNS("") " FROM sessions WHERE id = ?1 AND uid = ?2");
+  sel.bind(1, id).bind(2, std::int64_t{uid});
+  return read_found(st, sel);
+}
+
+Result<std::optional<Session>> TimerStore::read_found(Statements& st, Statement& sel) {
   std::optional<Session> s;
-  {
-    TRY_STMT(sel, kSelectSession, "SELECT " SESSION_COLUMNS("") " FROM sessions WHERE id = ?1 AND uid = ?2");
-    sel.bind(1, id).bind(2, std::int64_t{uid});
-    auto row = sel.step();
-    if (!row) return row.error();
-    if (!*row) return s;
-    read_session(sel, s.emplace());
-  }
+  auto row = sel.step();
+  if (!row) return row.error();
+  if (!*row) return s;
+  read_session(sel, s.emplace());
+  sel.reset();  // done with the row: release the statement before the next one runs
   if (auto r = read_interruptions(st, *s); !r) return r.error();
   return s;
 }

@@ -137,6 +137,8 @@ class TimerStore {
   // The cached statements of `c` (prepared lazily, one set per connection).
   Statements& statements(storage::Connection& c);
   storage::Result<void> read_interruptions(Statements& st, Session& s);
+  // The session `sel` (bound, selecting SESSION_COLUMNS) finds, interruptions and all.
+  storage::Result<std::optional<Session>> read_found(Statements& st, storage::Statement& sel);
 
   std::mutex mutex_;
   std::unordered_map<sqlite3*, std::unique_ptr<Statements>> by_connection_;  // guarded by mutex_
