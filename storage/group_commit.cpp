@@ -4,8 +4,8 @@
 
 namespace durationd::storage {
 
-GroupCommitter::GroupCommitter(ConnectionPool& pool, std::size_t max_batch)
-    : pool_(pool), max_batch_(max_batch), writer_([this] { run(); }) {}
+GroupCommitter::GroupCommitter(ConnectionPool& pool, Options options)
+    : pool_(pool), options_(options), writer_([this] { run(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -26,7 +26,10 @@ void GroupCommitter::submit(Job job, Done done) {
 
 void GroupCommitter::flush() {
   std::unique_lock lock(mutex_);
+  ++flushing_;  // a batch gathering more jobs starts now
+  wake_.notify_all();
   idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  --flushing_;
 }
 
 GroupCommitter::Stats GroupCommitter::stats() const {
@@ -41,13 +44,19 @@ void GroupCommitter::run() {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left to write
+      if (last_batch_ > 1 && options_.gather.count() > 0) {
+        const std::size_t expected = std::min(last_batch_, options_.max_batch);
+        wake_.wait_for(lock, options_.gather,
+                       [&] { return stopping_ || flushing_ > 0 || queue_.size() >= expected; });
+      }
       // Everything that arrived while the previous batch was committing goes together.
-      while (!queue_.empty() && batch.size() < max_batch_) {
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       busy_ = true;
     }
+    last_batch_ = batch.size();
     const double seconds = commit_batch(batch);
     {
       std::lock_guard lock(mutex_);

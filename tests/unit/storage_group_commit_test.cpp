@@ -1,5 +1,7 @@
 // GroupCommitter and WorkerPool with a real SQLCipher database.
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -120,4 +122,77 @@ TEST_CASE("group commit and worker pool: coroutines resume on the event loop wit
   CHECK(resumed_on_loop);
   CHECK(read_off_loop);
   CHECK(read == 1);
+}
+
+// A job that waits, inside its batch, until the test lets it go: what is submitted
+// meanwhile queues up for the next batch.
+struct HeldJob {
+  std::promise<void> started, release;
+  GroupCommitter::Job job() {
+    return [this, go = release.get_future().share()](Connection& c) {
+      started.set_value();
+      go.wait();
+      return insert("held")(c);
+    };
+  }
+};
+
+TEST_CASE("group commit: after a shared commit, the next batch gathers as many jobs as the last") {
+  Fixture f;
+  GroupCommitter committer(f.store->pool("cache.db"), {.gather = std::chrono::seconds(30)});
+  std::atomic<int> done = 0;
+  auto count = [&](Result<void> r) {
+    if (r) ++done;
+  };
+  // Batch 1 is the held job alone; the four queued meanwhile are batch 2.
+  HeldJob held;
+  committer.submit(held.job(), count);
+  held.started.get_future().wait();
+  for (int i = 0; i < 4; ++i) committer.submit(insert("second " + std::to_string(i)), count);
+  held.release.set_value();
+  while (done < 5) std::this_thread::yield();
+  committer.flush();  // nothing is queued: only waits for the stats
+  REQUIRE(committer.stats().batches == 2);
+  REQUIRE(committer.stats().largest_batch == 4);
+
+  // Three of the four writers come back: the batch waits for the fourth.
+  for (int i = 0; i < 3; ++i) committer.submit(insert("third " + std::to_string(i)), count);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(done == 5);
+  committer.submit(insert("third 3"), count);
+  while (done < 9) std::this_thread::yield();
+  committer.flush();
+  CHECK(committer.stats().batches == 3);  // all four in one commit
+  CHECK(f.rows() == 9);
+}
+
+TEST_CASE("group commit: a lone writer and flush() never wait to gather") {
+  Fixture f;
+  GroupCommitter committer(f.store->pool("cache.db"), {.gather = std::chrono::seconds(30)});
+  const auto started = std::chrono::steady_clock::now();
+  // One job at a time: each batch is one job, so none waits for company.
+  for (int i = 0; i < 5; ++i) {
+    std::promise<bool> committed;
+    committer.submit(insert("lone " + std::to_string(i)), [&](Result<void> r) { committed.set_value(r.has_value()); });
+    CHECK(committed.get_future().get());
+  }
+  // A shared batch of two (queued behind a held job), then one job alone: it would wait
+  // for a second one to gather, but flush() commits it now.
+  std::atomic<int> done = 0;
+  auto count = [&](Result<void> r) {
+    if (r) ++done;
+  };
+  HeldJob held;
+  committer.submit(held.job(), count);
+  held.started.get_future().wait();
+  committer.submit(insert("pair 1"), count);
+  committer.submit(insert("pair 2"), count);
+  held.release.set_value();
+  while (done < 3) std::this_thread::yield();
+  committer.submit(insert("alone"), count);
+  committer.flush();
+  CHECK(done == 4);
+  CHECK(f.rows() == 9);
+  // Far below the 30 s a wrongful gather would take (a bound, not a speed claim).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
 }
