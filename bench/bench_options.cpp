@@ -1,5 +1,7 @@
 #include "bench/bench_options.hpp"
 
+#include "bench/bench_util.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <string_view>
@@ -32,14 +34,6 @@ const char* const kUsage =
 namespace {
 
 constexpr std::string_view kAllTests[] = {"ping", "get", "put", "putd", "timer", "timerb"};
-
-bool parse_number(std::string_view text, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) return false;
-  out = v;
-  return true;
-}
 
 std::vector<std::string> split_tests(std::string_view list) {
   std::vector<std::string> out;

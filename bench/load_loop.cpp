@@ -40,12 +40,6 @@ int connect_unix(const std::string& path) {
 
 }  // namespace
 
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 LoadLoop::LoadLoop(LoopConfig config, RequestTemplate request)
     : config_(std::move(config)), request_(std::move(request)), rng_(monotonic_ns() | 1) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);

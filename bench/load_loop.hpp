@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "bench/bench_wire.hpp"
 
 namespace durationd::bench {
@@ -16,8 +17,6 @@ namespace durationd::bench {
 struct ConnectError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-std::uint64_t monotonic_ns();
 
 struct LoopConfig {
   std::string socket;

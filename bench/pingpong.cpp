@@ -20,6 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.hpp"
+
+using durationd::bench::monotonic_ns;
+using durationd::bench::parse_number;
+
 namespace {
 
 constexpr const char* kUsage =
@@ -37,20 +42,6 @@ constexpr const char* kUsage =
 constexpr int kMaxEvents = 256;
 
 [[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-bool parse_number(std::string_view text, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) return false;
-  out = v;
-  return true;
-}
 
 int make_epoll(const std::vector<int>& fds) {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);

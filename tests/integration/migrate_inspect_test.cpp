@@ -9,6 +9,7 @@
 #include <set>
 
 #include "daemon_process.hpp"
+#include "tests/support/file_facts.hpp"
 
 using namespace durationd::test;
 namespace fs = std::filesystem;
@@ -65,19 +66,6 @@ Run run_durationd(std::vector<std::string> args) {
 
 Run migrate(const Files& f) {
   return run_durationd({"migrate", "--key-file", f.key.string(), f.db.string()});
-}
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir))
-    names.insert(entry.path().filename().string());
-  return names;
 }
 
 std::size_t line_count(const std::string& text) {

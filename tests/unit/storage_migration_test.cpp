@@ -18,9 +18,13 @@
 #include "storage/inspection.hpp"
 #include "storage/plaintext_migration.hpp"
 #include "tests/support/catch_result.hpp"
+#include "tests/support/file_facts.hpp"
 
 using namespace durationd::storage;
 namespace fs = std::filesystem;
+
+using durationd::test::mode_of;
+using durationd::test::names_in;
 
 namespace {
 
@@ -71,19 +75,6 @@ std::string file_bytes(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir))
-    names.insert(entry.path().filename().string());
-  return names;
 }
 
 // Opens a migrated file as the daemon would: the passphrase and the salt in its header.
