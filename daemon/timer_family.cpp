@@ -187,9 +187,12 @@ class TimerFamily final : public Family {
     }
   }
 
-  // Every write takes `brief` (an extension): see SessionDetail.
+  // Every write takes `brief` (an extension): see SessionDetail. Only `brief: true` asks
+  // for it; any other value is ignored, as protocol.md says of keys it does not name.
   static SessionDetail read_detail(ArgsReader& args) {
-    return args.boolean("brief").value_or(false) ? SessionDetail::kBrief : SessionDetail::kFull;
+    const auto raw = args.raw("brief");
+    const bool brief = raw && raw->size() == 1 && (*raw)[0] == std::byte{0xc3};  // msgpack true
+    return brief ? SessionDetail::kBrief : SessionDetail::kFull;
   }
 
   static std::optional<std::int64_t> read_id(ArgsReader& args) {
