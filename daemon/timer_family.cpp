@@ -60,11 +60,11 @@ class TimerFamily final : public Family {
   }
 
   void register_ops(OpRegistry& registry) {
-    registry.add("timer.start", {[this](OpCall& call) { return start(call); }});
+    registry.add("timer.start", {[this](OpCall& call) { return start_session(call); }});
     registry.add("timer.pause", {[this](OpCall& call) { return pause_or_resume(call, true); }});
     registry.add("timer.resume", {[this](OpCall& call) { return pause_or_resume(call, false); }});
     registry.add("timer.interrupt", {[this](OpCall& call) { return interrupt(call); }});
-    registry.add("timer.stop", {[this](OpCall& call) { return stop(call); }});
+    registry.add("timer.stop", {[this](OpCall& call) { return stop_session(call); }});
     registry.add("timer.delete", {[this](OpCall& call) { return remove(call); }});
     registry.add("timer.get", {[this](OpCall& call) { return get(call); }});
     registry.add("timer.list", {[this](OpCall& call) { return list(call); }});
@@ -202,7 +202,7 @@ class TimerFamily final : public Family {
 
   // ---- writes ----
 
-  asio::awaitable<void> start(OpCall& call) {
+  asio::awaitable<void> start_session(OpCall& call) {
     ArgsReader args(call.request.args);
     const auto task = args.str("task", {.min = 1, .max = kMaxTaskBytes, .required = true});
     auto tags = args.str_array("tags", kMaxTags, {.min = 1, .max = kMaxTagBytes});
@@ -235,7 +235,7 @@ class TimerFamily final : public Family {
     co_await write(call, *id, detail, [&](std::uint32_t uid) { return engine_.interrupt(uid, *id, reason.value_or("")); });
   }
 
-  asio::awaitable<void> stop(OpCall& call) {
+  asio::awaitable<void> stop_session(OpCall& call) {
     ArgsReader args(call.request.args);
     const auto id = read_id(args);
     const auto outcome = args.str("outcome");
