@@ -143,9 +143,7 @@ void report(const Options& o, const TestResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* env_socket = std::getenv("DURATIOND_SOCKET");
-  const ParsedOptions parsed =
-      parse_options(argc, argv, env_socket && *env_socket ? env_socket : "/run/durationd/durationd.sock");
+  const ParsedOptions parsed = parse_options(argc, argv, durationd::ipc::default_socket_path());
   if (parsed.help) {
     std::fputs(kUsage, stdout);
     return kExitOk;

@@ -37,8 +37,7 @@ void print_usage(std::ostream& out, const std::vector<ctl::Command>& commands) {
 
 int main(int argc, char** argv) {
   const auto commands = all_commands();
-  const char* env_socket = std::getenv("DURATIOND_SOCKET");
-  std::string socket = env_socket && *env_socket ? env_socket : "/run/durationd/durationd.sock";
+  std::string socket = ipc::default_socket_path();
   bool json = false;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {

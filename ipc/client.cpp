@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -149,6 +150,22 @@ Response decode_response(Bytes body) {
     if (name == "ok" && value.kind == MsgKind::kBool) response.ok = value.boolean;
   }
   return response;
+}
+
+std::string default_socket_path() {
+  const char* env = std::getenv("DURATIOND_SOCKET");
+  return env != nullptr && *env != '\0' ? env : "/run/durationd/durationd.sock";
+}
+
+msgpack::object_handle unpack_result(const Response& response) {
+  if (!response.ok) throw CallError(response.error_code, response.error_message);
+  // Bounded like every unpack of bytes from a socket: no count can exceed the bytes.
+  const std::size_t n = response.result.size();
+  const msgpack::unpack_limit limit(n, n, n, n, n, 64);
+  std::size_t offset = 0;
+  msgpack::object_handle handle = msgpack::unpack(response.result.data(), n, offset, nullptr, nullptr, limit);
+  if (offset != n) throw std::runtime_error("durationd sent a malformed result");
+  return handle;
 }
 
 }  // namespace durationd::ipc

@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ipc/msgpack_reader.hpp"
+#include "ipc/msgpack_writer.hpp"
 
 namespace durationd::ipc {
 
@@ -53,5 +56,45 @@ class Client {
 
 // Decodes one response frame body.
 Response decode_response(Bytes body);
+
+// --- For applications (see ipc/examples/cache_example.cpp) ---
+
+// The socket durationctl and durationd-bench use: $DURATIOND_SOCKET when set and not
+// empty, else /run/durationd/durationd.sock.
+std::string default_socket_path();
+
+// An error answer, as an exception: code() is the contract's code, e.g. "NOT_FOUND".
+class CallError : public std::runtime_error {
+ public:
+  CallError(std::string code, const std::string& message)
+      : std::runtime_error(code + ": " + message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// Packs anything msgpack-cxx can pack (a std::map, a struct with MSGPACK_DEFINE_MAP, ...)
+// into the bytes Client::call takes as `args`.
+template <typename T>
+std::string pack_args(const T& args) {
+  std::string out;
+  StringSink sink(out);
+  msgpack::pack(sink, args);
+  return out;
+}
+
+// The result of an ok response, unpacked (the handle owns the memory its object points
+// into); throws CallError for an error response.
+msgpack::object_handle unpack_result(const Response& response);
+
+// Client::call with `args` packed by pack_args, and its result unpacked.
+template <typename T>
+msgpack::object_handle call_result(Client& client, std::string_view op, const T& args) {
+  return unpack_result(client.call(op, as_bytes(pack_args(args))));
+}
+inline msgpack::object_handle call_result(Client& client, std::string_view op) {
+  return unpack_result(client.call(op));
+}
 
 }  // namespace durationd::ipc
