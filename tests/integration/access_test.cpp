@@ -69,7 +69,7 @@ TEST_CASE("access: admin by supplementary group") {
   CHECK(out.rfind("{\"version\":", 0) == 0);
 }
 
-TEST_CASE("access: connection caps answer BUSY and close; a freed slot is reused") {
+TEST_CASE("access: connection caps answer BUSY and close, and a freed slot is reused") {
   DaemonProcess daemon({.config_json = R"({"max_connections_per_uid": 3})"});
   std::vector<std::unique_ptr<RawConnection>> open;
   for (int i = 0; i < 3; ++i) {
@@ -82,6 +82,9 @@ TEST_CASE("access: connection caps answer BUSY and close; a freed slot is reused
   const auto r = extra.read_frame();
   CHECK(r.error_code == "BUSY");
   CHECK(extra.closed_by_peer());
+  // Recorded as a security event (asked on a connection already in).
+  open.front()->send(request_frame("admin.events", 4));
+  CHECK(result_json(open.front()->read_frame()).find("\"kind\":\"limit_exceeded\"") != std::string::npos);
   open.pop_back();
   // The slot frees once the daemon has seen the close.
   bool served = false;

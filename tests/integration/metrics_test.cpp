@@ -103,7 +103,7 @@ TEST_CASE("admin.metrics is valid OpenMetrics and counts requests, cache use, co
   CHECK(at("durationd_timer_running {}") == 0);
 }
 
-TEST_CASE("durationctl metrics prints the exposition; a non-admin is refused") {
+TEST_CASE("durationctl metrics prints the exposition, and a non-admin is refused") {
   DaemonProcess daemon;
   std::string out;
   const auto r = run_command({DURATIONCTL_BINARY, "--socket", daemon.socket().string(), "metrics"}, {}, &out);

@@ -50,7 +50,7 @@ TEST_CASE("SIGHUP re-reads the log level, between RELOADING=1 and READY=1") {
   CHECK(count_of(notes, "MONOTONIC_USEC=") == 1);
 }
 
-TEST_CASE("SIGHUP with a broken config keeps the running one; a restart-only key is reported") {
+TEST_CASE("SIGHUP with a broken config keeps the running one, and a restart-only key is reported") {
   DaemonProcess daemon({.config_json = R"({"log_level": "info"})"});
   const auto config = daemon.dir() / "config.json";
   std::ofstream(config) << R"({"log_level": "loud"})";

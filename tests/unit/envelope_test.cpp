@@ -16,7 +16,7 @@ std::string packed(auto&& pack) {
 }
 }  // namespace
 
-TEST_CASE("envelope: op, id and args are read in any order; unknown keys ignored") {
+TEST_CASE("envelope: op, id and args are read in any order, and unknown keys are ignored") {
   const std::string body = packed([](MsgpackWriter& w) {
     w.pack_map(4);
     pack_str(w, "args");
