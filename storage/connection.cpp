@@ -208,6 +208,8 @@ Result<Connection> Connection::open_plaintext(const std::filesystem::path& path,
 
 // ---- Transaction -----------------------------------------------------------------
 
+bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
 Result<Transaction> Transaction::begin(Connection& connection) {
   if (auto r = connection.exec("BEGIN IMMEDIATE"); !r) return r.error();
   return Transaction(connection);

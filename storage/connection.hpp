@@ -92,6 +92,9 @@ class Connection {
   Error last_error(std::string_view what) const;
 
   sqlite3* handle() const { return db_; }
+  // False in autocommit mode: no BEGIN, or SQLite rolled the transaction back itself
+  // (it may, on SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or SQLITE_BUSY).
+  bool in_transaction() const;
   const std::filesystem::path& path() const { return path_; }
   const std::string& name() const { return name_; }
   bool is_open() const { return db_ != nullptr; }

@@ -94,10 +94,17 @@ double GroupCommitter::commit_batch(std::deque<Pending>& batch) {
         continue;
       }
       results[i] = batch[i].job(*connection);
+      if (!results[i] && !connection->in_transaction()) {
+        // SQLite cancelled the whole transaction (a full disk, an I/O error): the jobs
+        // before this one are undone, and the next SAVEPOINT would open a transaction of
+        // its own that RELEASE commits. The batch fails as one.
+        committed = results[i];
+        break;
+      }
       if (!results[i]) (void)step(rollback);
       (void)step(release);
     }
-    committed = tx->commit();
+    if (committed) committed = tx->commit();
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   if (!committed) {

@@ -1,5 +1,8 @@
 // GroupCommitter and WorkerPool with a real SQLCipher database.
+#include <sys/resource.h>
+
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -93,6 +96,39 @@ TEST_CASE("group commit: a failing job is rolled back alone, its batch-mates com
   CHECK(outcome[1] == false);
   CHECK(outcome[2] == true);
   CHECK(f.rows() == 2);
+}
+
+TEST_CASE("group commit: a job after which SQLite rolled the whole transaction back fails its batch, and only "
+          "what is reported committed is in the database") {
+  Fixture f;
+  std::vector<std::optional<bool>> outcome(3);
+  {
+    GroupCommitter committer(f.store->pool("cache.db"));
+    // A real full disk, as a file size limit: a job whose pages must spill to the WAL
+    // mid-transaction gets SQLITE_FULL, and SQLite cancels the whole transaction.
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &limit) == 0);
+    const rlimit unlimited = limit;
+    limit.rlim_cur = 256 << 10;
+    auto spill = [](Connection& c) -> Result<void> {
+      if (auto r = c.exec("PRAGMA cache_size = 8"); !r) return r;
+      auto stmt = c.prepare("INSERT INTO t(v) VALUES (?)");
+      if (!stmt) return stmt.error();
+      stmt->bind(1, std::string(4 << 20, 'x'));
+      return stmt->run();
+    };
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+    committer.submit(insert("a"), [&](Result<void> r) { outcome[0] = r.has_value(); });
+    committer.submit(spill, [&](Result<void> r) { outcome[1] = r.has_value(); });
+    committer.submit(insert("c"), [&](Result<void> r) { outcome[2] = r.has_value(); });
+    committer.flush();
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &unlimited) == 0);
+  }
+  CHECK(outcome[1] == false);
+  auto c = f.store->pool("cache.db").acquire();
+  CHECK(c->query_int("SELECT count(*) FROM t WHERE v = 'a'").value() == (outcome[0] == true ? 1 : 0));
+  CHECK(c->query_int("SELECT count(*) FROM t WHERE v = 'c'").value() == (outcome[2] == true ? 1 : 0));
 }
 
 TEST_CASE("group commit and worker pool: coroutines resume on the event loop with the result") {
