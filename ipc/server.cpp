@@ -53,23 +53,27 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    const auto peer = read_peer_credentials(socket.native_handle());
+    auto peer = read_peer_credentials(socket.native_handle());
     if (!peer) {
       ++stats_.connections_rejected;
       spdlog::warn("refusing a connection whose peer credentials cannot be read");
       continue;
     }
-    auto refusal = service_.admit(*peer);
-    if (refusal) {
-      ++stats_.connections_rejected;
-    } else {
-      ++stats_.connections_total;
-    }
-    ++stats_.connections_current;
-    auto connection = std::make_shared<Connection>(std::move(socket), std::move(*peer), *this, std::move(refusal));
-    connections_.insert(connection.get());
-    connection->start();
+    adopt(std::move(socket), std::move(*peer));
   }
+}
+
+void Server::adopt(boost::asio::local::stream_protocol::socket socket, Peer peer) {
+  auto refusal = service_.admit(peer);
+  if (refusal) {
+    ++stats_.connections_rejected;
+  } else {
+    ++stats_.connections_total;
+  }
+  ++stats_.connections_current;
+  auto connection = std::make_shared<Connection>(std::move(socket), std::move(peer), *this, std::move(refusal));
+  connections_.insert(connection.get());
+  connection->start();
 }
 
 }  // namespace durationd::ipc

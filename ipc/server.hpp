@@ -45,6 +45,10 @@ class Server {
 
   // Starts accepting (spawns the accept loop on the acceptor's executor).
   void start();
+  // Serves one connected socket as the accept loop serves each accepted one: admits the
+  // peer (or answers with the refusal and closes), counts it, and starts the connection
+  // on the socket's executor. The fuzz target hands it one end of a socket pair.
+  void adopt(boost::asio::local::stream_protocol::socket socket, Peer peer);
   // Stops accepting and lets every connection finish the requests it has received;
   // the io_context then runs out of work once they are answered.
   void stop();
