@@ -64,7 +64,7 @@ std::optional<ipc::Bytes> find_value_arg(ipc::Bytes args, std::string_view name)
   for (std::uint32_t i = 0; i < map.count; ++i) {
     ipc::MsgToken key;
     ipc::Bytes value;
-    if (!r.next(key) || !r.read_raw(value)) return std::nullopt;
+    if (!r.next_key(key) || !r.read_raw(value)) return std::nullopt;
     if (key.kind == ipc::MsgKind::kStr && ipc::as_chars(key.payload) == name) found = value;
   }
   return found;
@@ -194,6 +194,7 @@ class CacheFamilyImpl final : public CacheFamily {
   void arm_flush_timer();
   // Flushes the queue now and waits for its commit.
   asio::awaitable<std::shared_ptr<CommitSlot>> commit_queued();
+  asio::awaitable<bool> commits_again();
   // Too much is queued: waits until the batch in flight (or one started now) commits.
   asio::awaitable<void> wait_for_room();
   void maybe_flush();
@@ -223,6 +224,8 @@ class CacheFamilyImpl final : public CacheFamily {
   bool sweep_requested_ = false;
   bool stopping_ = false;
   bool sweeping_ = false;
+  // The last commit failed (disk full, read-only, I/O errors): see commits_again().
+  bool store_failing_ = false;
   std::vector<Entry*> inflight_entries_;
   std::int64_t disk_bytes_ = 0;  // what the disk budget counts, as of the last commit
   std::uint64_t next_ticket_ = 1;
@@ -339,6 +342,10 @@ asio::awaitable<void> CacheFamilyImpl::put(OpCall& call) {
   const auto value = find_value_arg(call.request.args, "value");
   if (!value) co_return call.reply.fail(ipc::WireCode::kBadRequest, "value: missing");
   if (auto invalid = ipc::validate_value(*value)) co_return fail(call.reply, *invalid);
+  const bool after_failure = store_failing_;
+  if (after_failure && !co_await commits_again())
+    co_return call.reply.fail(ipc::WireCode::kUnavailable,
+                              "cache.db cannot be written now; nothing was stored");
 
   const std::int64_t now = wall_ms();
   std::int64_t expires_at = 0;
@@ -348,7 +355,9 @@ asio::awaitable<void> CacheFamilyImpl::put(OpCall& call) {
                      ? kFarFuture
                      : now + static_cast<std::int64_t>(*ttl_ms);
   }
-  const bool is_durable = durable.value_or(false);
+  // After a failure, the first write is answered only once it is on disk: an empty
+  // commit proves nothing about a full disk.
+  const bool is_durable = durable.value_or(false) || after_failure;
   const bool over_budget = queued_bytes_ > kMaxQueuedBytes;
 
   const uid_t uid = call.peer.uid;
@@ -463,6 +472,10 @@ asio::awaitable<void> CacheFamilyImpl::del(OpCall& call) {
   const auto key = args.str("key", kKeyRule);
   const auto ns_name = args.str("ns", kNsRule);
   if (args.failed()) co_return fail(call.reply, args.error());
+  const bool after_failure = store_failing_;
+  if (after_failure && !co_await commits_again())
+    co_return call.reply.fail(ipc::WireCode::kUnavailable,
+                              "cache.db cannot be written now; nothing was deleted");
   const uid_t uid = call.peer.uid;
   const std::int64_t now = wall_ms();
 
@@ -481,15 +494,19 @@ asio::awaitable<void> CacheFamilyImpl::del(OpCall& call) {
       expire(*e);
       co_return answer(false);
     }
-    Entry* tombstone = tier_.create(*ns, *key, {}, 0, Entry::kTombstone);
-    tier_.insert(tombstone);
-    invalidate_reads(&*ns, *key);
-    enqueue_entry(tombstone);
-    schedule_write();
-    co_return answer(true);
+    if (!after_failure) {
+      Entry* tombstone = tier_.create(*ns, *key, {}, 0, Entry::kTombstone);
+      tier_.insert(tombstone);
+      invalidate_reads(&*ns, *key);
+      enqueue_entry(tombstone);
+      schedule_write();
+      co_return answer(true);
+    }
   }
-  // Only cache.db knows whether the key exists: the answer comes with the commit. The
-  // tombstone hides the row from gets meanwhile.
+  // Only cache.db knows whether the key exists (or, after a failure, the delete must be
+  // on disk before it is answered; commits_again() left nothing queued, so a live entry
+  // is on disk too): the answer comes with the commit. The tombstone hides the row from
+  // gets meanwhile.
   const std::uint64_t ticket = next_ticket_++;
   Entry* tombstone = tier_.create(*ns, *key, {}, 0, Entry::kTombstone | Entry::kDurable);
   tier_.insert(tombstone);
@@ -658,6 +675,15 @@ asio::awaitable<std::shared_ptr<CommitSlot>> CacheFamilyImpl::commit_queued() {
   co_return slot;
 }
 
+// After a failed commit, a write is taken only once the queue (the writes acknowledged
+// before the failure) commits: until then its writer hears UNAVAILABLE, memory holds
+// nothing it was not already promised, and the queue cannot grow without bound. (Checked
+// as `store_failing_ && co_await commits_again()`: the hot path makes no coroutine frame.)
+asio::awaitable<bool> CacheFamilyImpl::commits_again() {
+  const auto slot = co_await commit_queued();
+  co_return slot->ok;
+}
+
 asio::awaitable<void> CacheFamilyImpl::wait_for_room() {
   flush_soon_ = true;
   maybe_flush();  // starts a batch unless one is in flight
@@ -721,6 +747,8 @@ void CacheFamilyImpl::on_committed(const storage::Result<void>& result,
   inflight_slot_.reset();
   inflight_entries_.clear();
   const bool ok = result.has_value();
+  if (ok && store_failing_) spdlog::info("cache: cache.db is written again");
+  store_failing_ = !ok;
   if (ok) {
     for (const auto& d : outcome->deltas) {
       CacheCounters& c = stats_.of(d.uid);

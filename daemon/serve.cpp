@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,26 @@
 namespace durationd::app {
 namespace asio = boost::asio;
 namespace {
+
+// Every connection is a descriptor. The soft limit a service starts with (1024 under
+// systemd, kept low for select()) would refuse connections long before max_connections;
+// this process uses epoll only, so it takes the hard limit, as systemd's
+// documentation of LimitNOFILE= advises such programs to do.
+void raise_descriptor_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+      spdlog::warn("cannot raise the descriptor limit to {}: {}", limit.rlim_max, std::strerror(errno));
+  }
+  // Databases, their journals, the listener, the journal socket: a few dozen besides.
+  constexpr std::size_t kReserved = 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kReserved)
+    spdlog::warn("the descriptor limit ({}) is below max_connections ({}) plus {} for the daemon's own files: "
+                 "connections beyond it will wait; raise LimitNOFILE=",
+                 limit.rlim_cur, max_connections, kReserved);
+}
 
 // The state dir holds the encrypted databases: only the daemon's user may enter it.
 // Returns a descriptor holding an exclusive lock on it, so two daemons never share one
@@ -127,6 +148,7 @@ int serve(const Options& options) {
   if (auto hardened = crypto::disable_core_dumps(); !hardened) throw std::runtime_error(hardened.error().message);
   const Config config = options.config_file ? load_config(*options.config_file) : Config{};
   setup_logging(config.log_level, options.foreground);
+  raise_descriptor_limit(config.max_connections);
   // Held until the process exits (the kernel releases the lock then).
   [[maybe_unused]] const int state_lock = prepare_state_dir(options.state_dir);
   const AccessPolicy policy(config.access);  // resolves group names: fails before any key work

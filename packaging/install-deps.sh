@@ -18,7 +18,7 @@ packages=(
   libsqlcipher-dev sqlcipher sqlite3 libssl-dev libspdlog-dev libsystemd-dev
   catch2
   # tests
-  systemd util-linux python3 python3-msgpack python3-prometheus-client socat jq procps
+  systemd util-linux mount e2fsprogs python3 python3-msgpack python3-prometheus-client socat jq procps
   # packaging
   dpkg-dev fakeroot lintian file
 )
