@@ -21,6 +21,7 @@
 #include "ipc/msgpack_writer.hpp"
 #include "ipc/timestamp.hpp"
 #include "raw_connection.hpp"
+#include "request_args.hpp"
 
 using namespace durationd::test;
 using namespace std::chrono_literals;
@@ -29,69 +30,7 @@ namespace json = boost::json;
 
 namespace {
 
-// A request's args map, built pair by pair.
-class Args {
- public:
-  Args() : sink_(body_), w_(sink_) {}
-  Args& str(std::string_view k, std::string_view v) {
-    key(k);
-    ipc::pack_str(w_, v);
-    return *this;
-  }
-  Args& uint(std::string_view k, std::uint64_t v) {
-    key(k);
-    w_.pack_uint64(v);
-    return *this;
-  }
-  Args& sint(std::string_view k, std::int64_t v) {
-    key(k);
-    w_.pack_int64(v);
-    return *this;
-  }
-  Args& boolean(std::string_view k, bool v) {
-    key(k);
-    v ? w_.pack_true() : w_.pack_false();
-    return *this;
-  }
-  Args& nil(std::string_view k) {
-    key(k);
-    w_.pack_nil();
-    return *this;
-  }
-  Args& ts(std::string_view k, std::int64_t ms) {
-    key(k);
-    ipc::pack_timestamp(w_, {ms / 1000, static_cast<std::uint32_t>(ms % 1000) * 1'000'000});
-    return *this;
-  }
-  Args& strs(std::string_view k, const std::vector<std::string>& items) {
-    key(k);
-    w_.pack_array(static_cast<std::uint32_t>(items.size()));
-    for (const auto& i : items) ipc::pack_str(w_, i);
-    return *this;
-  }
-  std::string packed() const {
-    std::string out;
-    ipc::StringSink sink(out);
-    ipc::MsgpackWriter w(sink);
-    w.pack_map(pairs_);
-    return out + body_;
-  }
-
- private:
-  void key(std::string_view k) {
-    ++pairs_;
-    ipc::pack_str(w_, k);
-  }
-  std::string body_;
-  ipc::StringSink sink_;
-  ipc::MsgpackWriter w_;
-  std::uint32_t pairs_ = 0;
-};
-
-ipc::Response call(ipc::Client& c, std::string_view op, const Args& args = {}) {
-  const std::string packed = args.packed();
-  return c.call(op, ipc::as_bytes(packed));
-}
+using Args = RequestArgs;
 
 json::object ok(const ipc::Response& r) {
   INFO(r.error_code << ": " << r.error_message);
