@@ -13,7 +13,7 @@ std::optional<Bytes> ArgsReader::find(std::string_view name) const {
   for (std::uint32_t i = 0; i < t.count; ++i) {
     MsgToken key;
     Bytes value;
-    if (!r.next(key) || !r.read_raw(value)) return std::nullopt;
+    if (!r.next_key(key) || !r.read_raw(value)) return std::nullopt;
     // Last one wins, as in the envelope; a nil value is the same as an absent one.
     if (key.kind == MsgKind::kStr && as_chars(key.payload) == name)
       found = value.size() == 1 && value[0] == std::byte{0xc0} ? std::nullopt : std::optional<Bytes>(value);

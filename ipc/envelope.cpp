@@ -22,7 +22,7 @@ boost::system::result<Request, RequestFailure> parse_request(Bytes body) {
   std::optional<Bytes> args_raw;
   for (std::uint32_t i = 0; i < top.count; ++i) {
     MsgToken key;
-    if (!reader.next(key)) return bad_request("request: malformed", std::nullopt);
+    if (!reader.next_key(key)) return bad_request("request: malformed", std::nullopt);
     const std::string_view name = key.kind == MsgKind::kStr ? as_chars(key.payload) : std::string_view{};
     if (name == "id" || name == "op") {
       MsgpackReader value_reader = reader;

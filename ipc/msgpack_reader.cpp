@@ -135,6 +135,14 @@ bool MsgpackReader::next(MsgToken& t) {
   }
 }
 
+bool MsgpackReader::next_key(MsgToken& token) {
+  MsgpackReader key = *this;
+  if (!key.next(token)) return fail();
+  if (token.kind == MsgKind::kArray || token.kind == MsgKind::kMap) return skip();
+  *this = key;
+  return true;
+}
+
 bool MsgpackReader::skip() {
   // Values still to read. Containers add their element count, so no stack is needed
   // however deep the nesting. Each element takes at least one byte, which bounds the

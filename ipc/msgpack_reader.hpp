@@ -47,6 +47,11 @@ class MsgpackReader {
 
   // Reads the next header (for containers only the header, not the elements).
   bool next(MsgToken& token);
+  // Reads a map key, leaving the reader on its value: the header of a scalar key, and
+  // all of a key that is itself an array or map (msgpack allows one; `token` then holds
+  // its header). Reading such a key with next() would take its elements for the map's
+  // own keys and values.
+  bool next_key(MsgToken& token);
   // Skips one complete value, containers included, in O(1) memory.
   bool skip();
   // Reads and returns the bytes of one complete value.

@@ -39,6 +39,24 @@ TEST_CASE("args: typed getters, nil as absent, last key wins") {
   CHECK_FALSE(args.failed());
 }
 
+TEST_CASE("args: a key that is an array or map is skipped whole") {
+  // {["key"]: "ttl_ms", "key": "k"}: the array key's element was taken for a value and
+  // its "value" for the next key (found by fuzz_envelope).
+  const std::string m = map_of(
+      [](MsgpackWriter& w) {
+        w.pack_array(1);
+        pack_str(w, "key");
+        pack_str(w, "ttl_ms");
+        pack_str(w, "key");
+        pack_str(w, "k");
+      },
+      2);
+  ArgsReader args(as_bytes(m));
+  CHECK(args.str("key") == "k");
+  CHECK_FALSE(args.uint("ttl_ms").has_value());
+  CHECK_FALSE(args.failed());
+}
+
 TEST_CASE("args: errors name the field and use the contract's codes") {
   const std::string m = map_of(
       [](MsgpackWriter& w) {

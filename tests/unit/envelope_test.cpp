@@ -38,6 +38,27 @@ TEST_CASE("envelope: op, id and args are read in any order, and unknown keys are
   CHECK(r->args.size() == 7u);
 }
 
+TEST_CASE("envelope: a key that is an array or map is skipped whole") {
+  // {["x"]: "op", "ping": 0}: read with next(), the array key's element was taken for a
+  // map value, "op" for a key and "ping" for its op (found by fuzz_envelope).
+  const std::string body = packed([](MsgpackWriter& w) {
+    w.pack_map(3);
+    w.pack_array(1);
+    pack_str(w, "x");
+    pack_str(w, "op");
+    pack_str(w, "ping");
+    w.pack_uint64(0);
+    w.pack_map(1);  // a map key holding what looks like an id
+    pack_str(w, "id");
+    w.pack_uint64(7);
+    w.pack_uint64(9);
+  });
+  const auto r = parse_request(as_bytes(body));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().error.message == "op: missing");
+  CHECK_FALSE(r.error().id.has_value());
+}
+
 TEST_CASE("envelope: failures name the field and echo only a valid id") {
   auto fail = [](auto&& pack) {
     const std::string body = packed(pack);

@@ -110,6 +110,27 @@ TEST_CASE("msgpack reader: skip and raw read cover whole values") {
   CHECK(t.uint == 99);
 }
 
+TEST_CASE("msgpack reader: a map key is read whole, scalar or container") {
+  // {[1, 2]: 3, "k": 6}
+  const std::string m = "\x82\x92\x01\x02\x03\xa1k\x06";
+  MsgpackReader r(as_bytes(m));
+  MsgToken t;
+  REQUIRE(r.next(t));
+  REQUIRE(r.next_key(t));
+  CHECK((t.kind == MsgKind::kArray && t.count == 2));
+  REQUIRE(r.next(t));
+  CHECK(t.uint == 3u);
+  REQUIRE(r.next_key(t));
+  CHECK((t.kind == MsgKind::kStr && as_chars(t.payload) == "k"));
+  REQUIRE(r.next(t));
+  CHECK(t.uint == 6u);
+  CHECK(r.at_end());
+  const std::string truncated = "\x81\x92\x01";
+  MsgpackReader bad(as_bytes(truncated));
+  REQUIRE(bad.next(t));
+  CHECK_FALSE(bad.next_key(t));
+}
+
 TEST_CASE("single-object check: well-formed, truncated, reserved, trailing, hostile counts") {
   const std::string ok = packed([](MsgpackWriter& w) {
     w.pack_map(1);
