@@ -121,6 +121,13 @@ TEST_CASE("systemd units: the service keeps peer uids, a stable owner and the bo
         std::vector<std::string>{"durationd.key:/etc/durationd/durationd.key"});
 }
 
+TEST_CASE("systemd units: only the daemon's user and group durationd may open the socket") {
+  const std::string socket = read_file(kUnits / "durationd.socket");
+  CHECK(settings(socket, "SocketUser") == std::vector<std::string>{"durationd"});
+  CHECK(settings(socket, "SocketGroup") == std::vector<std::string>{"durationd"});
+  CHECK(settings(socket, "SocketMode") == std::vector<std::string>{"0660"});
+}
+
 TEST_CASE("systemd units: the example config loads and names the admin group") {
   const gid_t socket_gid = ensure_group("durationd");
   const gid_t admin_gid = ensure_group("durationd-admin");

@@ -31,6 +31,15 @@ TEST_CASE("config: defaults, valid keys, and clear errors") {
   CHECK(error_of("{").find("not valid JSON") != std::string::npos);
 }
 
+TEST_CASE("config: a weak algorithm or fewer KDF iterations are refused with the policy's reason") {
+  using Catch::Contains;
+  CHECK_THROWS_WITH(parse_config(R"({"kdf_algorithm": "pbkdf2-hmac-sha1"})", "cfg"), Contains("SHA-1 is broken"));
+  CHECK_THROWS_WITH(parse_config(R"({"mac_algorithm": "HMAC-MD5"})", "cfg"), Contains("MD5 is broken"));
+  CHECK_THROWS_WITH(parse_config(R"({"mac_algorithm": "rc4"})", "cfg"), Contains("RC4"));
+  CHECK_THROWS_WITH(parse_config(R"({"kdf_iterations": 255999})", "cfg"), Contains("below the minimum of 256000"));
+  CHECK(parse_config(R"({"kdf_iterations": 500000})", "cfg").kdf_iterations == 500'000u);
+}
+
 TEST_CASE("options: serve, keygen, migrate, inspect") {
   auto parse = [](std::vector<std::string> words) {
     words.insert(words.begin(), "durationd");

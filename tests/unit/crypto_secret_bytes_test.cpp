@@ -1,7 +1,11 @@
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -24,7 +28,50 @@ bool all_zero(const std::byte* data, std::size_t size) {
   return true;
 }
 
+// The VmFlags line of the /proc/self/smaps entry of the mapping that starts at `start`
+// ("" when there is none), e.g. "rd wr mr mw me lo dd ac sd".
+std::string vm_flags_of_mapping_at(const void* start) {
+  std::ostringstream wanted;
+  wanted << std::hex << reinterpret_cast<std::uintptr_t>(start) << '-';
+  std::ifstream smaps("/proc/self/smaps");
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    // An entry's first line is "start-end perms offset dev inode [path]"; the fields
+    // that follow are "Name: value" lines, VmFlags last.
+    if (line.rfind(wanted.str(), 0) == 0) inside = true;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return " " + line.substr(8) + " ";
+  }
+  return "";
+}
+
+// Whether this process may lock a page at all (CAP_IPC_LOCK, or room under RLIMIT_MEMLOCK).
+bool can_lock_a_page() {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(probe != MAP_FAILED);
+  const bool locked = ::mlock(probe, page) == 0;
+  ::munmap(probe, page);
+  return locked;
+}
+
 }  // namespace
+
+TEST_CASE("secret pages are left out of core dumps, and locked in RAM whenever the process may lock",
+          "[crypto][secret_bytes]") {
+  const auto secret = crypto::SecretBytes::copy_of(std::string_view("a key that must not leak"));
+  const std::string flags = vm_flags_of_mapping_at(secret.data());
+  INFO("VmFlags:" << flags);
+  REQUIRE_FALSE(flags.empty());
+  // dd: MADV_DONTDUMP, so a core dump leaves these pages out.
+  CHECK(flags.find(" dd ") != std::string::npos);
+  // lo: VM_LOCKED, so the pages never reach swap. locked() must say what the kernel says.
+  CHECK((flags.find(" lo ") != std::string::npos) == secret.locked());
+  if (can_lock_a_page()) {
+    CHECK(secret.locked());
+  } else {
+    WARN("this process may not lock memory (RLIMIT_MEMLOCK): locking is not checked here");
+  }
+}
 
 TEST_CASE("a default SecretBytes is empty", "[crypto][secret_bytes]") {
   const crypto::SecretBytes empty;
