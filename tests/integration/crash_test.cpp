@@ -241,14 +241,6 @@ void verify(const std::filesystem::path& socket, const Ledger& ledger, std::FILE
   std::fprintf(out, "checked\n");
 }
 
-// `durationd inspect` of one database: runs PRAGMA integrity_check (exit 1 if not "ok").
-std::string integrity_of(const std::filesystem::path& db) {
-  std::string out;
-  const auto r = run_command({DURATIOND_BINARY, "inspect", db.string()}, {{"DURATIOND_KEY", kTestPassphrase}}, &out);
-  if (r.exit_code != 0) return "inspect failed: " + r.stderr_text;
-  return std::string(json::parse(out).as_object().at("integrity").as_string());
-}
-
 }  // namespace
 
 TEST_CASE("crash: SIGKILL at random moments under durable writes of three uids loses nothing acknowledged") {
@@ -296,8 +288,8 @@ TEST_CASE("crash: SIGKILL at random moments under durable writes of three uids l
       CHECK(writers[i]->finish() == 0);
       ledgers[kUids[i / 2]].add(writers[i]->text);
     }
-    CHECK(integrity_of(state_dir / "cache.db") == "ok");
-    CHECK(integrity_of(state_dir / "timers.db") == "ok");
+    CHECK(database_integrity(state_dir / "cache.db") == "ok");
+    CHECK(database_integrity(state_dir / "timers.db") == "ok");
   }
   // The test means something only if every uid got writes of both kinds acknowledged.
   for (uid_t uid : kUids) {

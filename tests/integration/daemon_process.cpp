@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/json.hpp>
+
 extern char** environ;
 
 namespace durationd::test {
@@ -204,6 +206,13 @@ const std::string& durationctl_for_all() {
     return copy.string();
   }();
   return path;
+}
+
+std::string database_integrity(const std::filesystem::path& db) {
+  std::string out;
+  const auto r = run_command({DURATIOND_BINARY, "inspect", db.string()}, {{"DURATIOND_KEY", kTestPassphrase}}, &out);
+  if (r.exit_code != 0) return "inspect failed: " + r.stderr_text;
+  return std::string(boost::json::parse(out).as_object().at("integrity").as_string());
 }
 
 std::vector<std::string> as_uid(uid_t uid, std::vector<std::string> argv) {

@@ -89,6 +89,10 @@ std::string read_file(const std::filesystem::path& path);
 // run, since the checkout (and so the build tree) may be private to root.
 const std::string& durationctl_for_all();
 
+// `PRAGMA integrity_check` of one of the daemon's databases, through `durationd inspect`
+// with the test passphrase: "ok", or what went wrong.
+std::string database_integrity(const std::filesystem::path& db);
+
 // `argv` run as `uid`, with gid `uid` and no supplementary groups (setpriv).
 std::vector<std::string> as_uid(uid_t uid, std::vector<std::string> argv);
 

@@ -157,13 +157,6 @@ ipc::Response put(ipc::Client& c, const std::string& key, const std::string& pac
   return call(c, "cache.put", RequestArgs().str("key", key).raw("value", packed_value).boolean("durable", durable));
 }
 
-std::string inspect_integrity(const fs::path& db) {
-  std::string out;
-  const auto r = run_command({DURATIOND_BINARY, "inspect", db.string()}, {{"DURATIOND_KEY", kTestPassphrase}}, &out);
-  if (r.exit_code != 0) return "inspect failed: " + r.stderr_text;
-  return std::string(json::parse(out).as_object().at("integrity").as_string());
-}
-
 // After a failed commit, write-behind puts and deletes are refused too, not held in
 // memory: each first retries the queue and, should that work, waits for its own commit.
 void writes_refused(ipc::Client& c, const std::string& prefix, const std::string& value, const std::string& existing) {
@@ -228,8 +221,8 @@ TEST_CASE("faults: a full disk refuses writes with UNAVAILABLE, reads go on, wri
     INFO(stopped.stderr_text);
     CHECK(stopped.exit_code == 0);
   }
-  CHECK(inspect_integrity(state_dir / "cache.db") == "ok");
-  CHECK(inspect_integrity(state_dir / "timers.db") == "ok");
+  CHECK(database_integrity(state_dir / "cache.db") == "ok");
+  CHECK(database_integrity(state_dir / "timers.db") == "ok");
 
   DaemonProcess daemon({.config_json = kFaultConfig, .state_dir = state_dir});
   ipc::Client c(daemon.socket());
@@ -273,8 +266,8 @@ TEST_CASE("faults: a state dir turned read-only refuses writes, serves reads, an
     CHECK(stopped.signal == 0);
   }
   disk.mount_again();
-  CHECK(inspect_integrity(state_dir / "cache.db") == "ok");
-  CHECK(inspect_integrity(state_dir / "timers.db") == "ok");
+  CHECK(database_integrity(state_dir / "cache.db") == "ok");
+  CHECK(database_integrity(state_dir / "timers.db") == "ok");
   DaemonProcess daemon({.config_json = kFaultConfig, .state_dir = state_dir});
   ipc::Client c(daemon.socket());
   for (int i = 0; i < 10; ++i) {
@@ -400,8 +393,8 @@ TEST_CASE("faults: a power cut right after the answers loses no durable cache pu
     image = disk.copy_image(dir.path() / "after-the-cut.img");
   }
   LoopFilesystem after(image);
-  CHECK(inspect_integrity(after.path() / "state" / "cache.db") == "ok");
-  CHECK(inspect_integrity(after.path() / "state" / "timers.db") == "ok");
+  CHECK(database_integrity(after.path() / "state" / "cache.db") == "ok");
+  CHECK(database_integrity(after.path() / "state" / "timers.db") == "ok");
   DaemonProcess daemon({.state_dir = after.path() / "state"});
   ipc::Client c(daemon.socket());
   for (int i = 0; i < 50; ++i) CHECK(value_of(c, "durable" + std::to_string(i)) == std::to_string(i));
