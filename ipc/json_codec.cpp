@@ -122,7 +122,7 @@ bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
       out += "\"}";
       return true;
     case MsgKind::kExt:
-      if (auto ts = decode_timestamp(t)) {
+      if (auto ts = decode_timestamp(t); ts && has_rfc3339_form(*ts)) {
         out += R"({"$ts":")";
         out += format_rfc3339(*ts);
         out += "\"}";

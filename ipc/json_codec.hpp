@@ -25,7 +25,8 @@ boost::system::result<void, WireError> json_to_msgpack(std::string_view line, st
 
 // Appends the JSON text of one msgpack value. Lossy only where JSON has no form:
 // integer map keys become decimal strings, NaN and infinities become null, ext types
-// other than timestamps become null. Returns false on malformed msgpack.
+// other than timestamps and timestamps outside RFC 3339's years 0000..9999 become null.
+// Returns false on malformed msgpack.
 bool msgpack_to_json(Bytes value, std::string& out);
 
 // Appends `s` as a JSON string literal (quotes included). Invalid UTF-8 is replaced

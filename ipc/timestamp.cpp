@@ -107,8 +107,11 @@ void pack_timestamp(MsgpackWriter& w, Timestamp ts) {
 }
 
 std::string format_rfc3339(Timestamp ts) {
-  const std::int64_t days = ts.seconds >= 0 ? ts.seconds / 86400 : -((-ts.seconds + 86399) / 86400);
-  const std::int64_t secs = ts.seconds - days * 86400;
+  // Floor division, with no intermediate beyond int64 even for INT64_MIN (negating the
+  // seconds, or multiplying the days back, would overflow there).
+  const std::int64_t rem = ts.seconds % 86400;
+  const std::int64_t days = ts.seconds / 86400 - (rem < 0 ? 1 : 0);
+  const std::int64_t secs = rem < 0 ? rem + 86400 : rem;
   const CivilDate c = civil_from_days(days);
   char buf[64];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
@@ -175,6 +178,7 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   Timestamp ts;
   ts.seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   ts.nanoseconds = nanos;
+  if (!has_rfc3339_form(ts)) return std::nullopt;  // an offset took it past year 0000 or 9999
   return ts;
 }
 

@@ -2,6 +2,7 @@
 
 #include "ipc/json_codec.hpp"
 #include "ipc/msgpack_writer.hpp"
+#include "ipc/timestamp.hpp"
 
 using namespace durationd::ipc;
 
@@ -74,4 +75,19 @@ TEST_CASE("msgpack to JSON: what JSON cannot hold") {
   std::string out;
   REQUIRE(msgpack_to_json(as_bytes(mp), out));
   CHECK(out == "{\"7\":null,\"inf\":null,\"s\":\"a\\\"\\\\\\n\\u0001\xEF\xBF\xBD\"}");
+}
+
+TEST_CASE("msgpack to JSON: a timestamp outside RFC 3339's years is null") {
+  std::string mp;
+  StringSink sink(mp);
+  MsgpackWriter w(sink);
+  w.pack_array(3);
+  pack_timestamp(w, {kMaxRfc3339Seconds, 0});
+  pack_timestamp(w, {kMaxRfc3339Seconds + 1, 0});
+  pack_timestamp(w, {INT64_MIN, 0});
+  std::string out;
+  REQUIRE(msgpack_to_json(as_bytes(mp), out));
+  CHECK(out == R"([{"$ts":"9999-12-31T23:59:59Z"},null,null])");
+  // And none is read from JSON: an offset past year 0000 is not a date-time here.
+  CHECK(json_to_msgpack(R"({"t":{"$ts":"0000-01-01T00:00:00+00:01"}})", mp).error().code == WireCode::kBadRequest);
 }
