@@ -3,8 +3,9 @@
 #include <charconv>
 #include <cmath>
 
-#include <boost/json/parser.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_stack.hpp>
 
 #include "ipc/base64.hpp"
 #include "ipc/msgpack_writer.hpp"
@@ -16,6 +17,56 @@ namespace json = boost::json;
 namespace {
 
 WireError bad_request(std::string message) { return {WireCode::kBadRequest, std::move(message)}; }
+
+// Builds a json::value as Boost.JSON's own parser does (its detail::handler), except
+// that a double is read again from its text with std::from_chars, which rounds exactly:
+// Boost 1.81 reads some long numbers as a neighbouring double (found by fuzz_json_lines:
+// -9.223372233720369e+23 became the double one ulp away), and a value must come back as
+// the number that was sent.
+struct ValueBuilder {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  json::value_stack st;
+  std::string number;  // the text of a number arriving in parts
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(std::size_t n, boost::system::error_code&) { return st.push_object(n), true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t n, boost::system::error_code&) { return st.push_array(n), true; }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) { return st.push_chars(s), true; }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code&) { return st.push_key(s), true; }
+  bool on_string_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    return st.push_chars(s), true;
+  }
+  bool on_string(json::string_view s, std::size_t, boost::system::error_code&) { return st.push_string(s), true; }
+  bool on_number_part(json::string_view s, boost::system::error_code&) { return number.append(s), true; }
+  bool on_int64(std::int64_t i, json::string_view, boost::system::error_code&) {
+    number.clear();
+    return st.push_int64(i), true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, boost::system::error_code&) {
+    number.clear();
+    return st.push_uint64(u), true;
+  }
+  bool on_double(double d, json::string_view s, boost::system::error_code&) {
+    number.append(s);
+    double exact = 0;
+    const char* end = number.data() + number.size();
+    // Out of range (1e400): keep Boost's reading (infinity, or zero).
+    if (auto [p, ec] = std::from_chars(number.data(), end, exact); ec == std::errc() && p == end) d = exact;
+    number.clear();
+    return st.push_double(d), true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) { return st.push_bool(b), true; }
+  bool on_null(boost::system::error_code&) { return st.push_null(), true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+};
 
 // A map with exactly the key `$bin` or `$ts` is a typed value, not a map.
 boost::system::result<void, WireError> pack_json(const json::value& v, MsgpackWriter& w) {
@@ -157,12 +208,15 @@ bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
 boost::system::result<void, WireError> json_to_msgpack(std::string_view line, std::string& out) {
   json::parse_options opts;
   opts.max_depth = kMaxJsonNesting;
-  json::parser parser({}, opts);
+  json::basic_parser<ValueBuilder> parser(opts);
+  parser.handler().st.reset();
   boost::system::error_code ec;
-  parser.write(line.data(), line.size(), ec);
+  // As json::parser::write: the whole line is one document and nothing follows it.
+  const std::size_t n = parser.write_some(false, line.data(), line.size(), ec);
+  if (!ec && n < line.size()) ec = json::error::extra_data;
   if (ec == json::error::too_deep) return WireError{WireCode::kTooDeep, "request: nested too deeply"};
   if (ec) return bad_request("request: not valid JSON (" + ec.message() + ")");
-  const json::value v = parser.release();
+  const json::value v = parser.handler().st.release();
   if (!v.is_object()) return bad_request("request: not a JSON object");
   StringSink sink(out);
   MsgpackWriter writer(sink);
