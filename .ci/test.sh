@@ -21,4 +21,5 @@ run_suite build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DDURATIOND_SANITIZE=ON
+bash .ci/fuzz.sh  # libFuzzer targets: regression inputs, then FUZZ_SECONDS (60) each
 echo "== all test suites passed"

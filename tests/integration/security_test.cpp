@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
-#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "ipc/client.hpp"
 #include "ipc/msgpack_writer.hpp"
 #include "raw_connection.hpp"
+#include "request_args.hpp"
 
 using namespace durationd;
 using namespace durationd::test;
@@ -31,29 +31,6 @@ const std::string kTask = "task name 52c0aa never to be seen";
 const std::string kNote = "session note d81f3e never to be seen";
 const std::string kNewPassphrase = "rotated passphrase 6a07c2, long enough";
 
-// A packed args map; each value is packed msgpack already.
-std::string args_of(std::initializer_list<std::pair<std::string_view, std::string>> pairs) {
-  std::string out;
-  ipc::StringSink sink(out);
-  ipc::MsgpackWriter w(sink);
-  w.pack_map(static_cast<std::uint32_t>(pairs.size()));
-  for (const auto& [name, value] : pairs) {
-    ipc::pack_str(w, name);
-    ipc::append_raw(w, value);
-  }
-  return out;
-}
-
-std::string str(std::string_view s) {
-  std::string out;
-  ipc::StringSink sink(out);
-  ipc::MsgpackWriter w(sink);
-  ipc::pack_str(w, s);
-  return out;
-}
-
-const std::string kTrue = "\xc3";
-
 ipc::Response call_ok(ipc::Client& c, std::string_view op, const std::string& args = {}) {
   auto r = c.call(op, ipc::as_bytes(args));
   INFO(op << ": " << r.error_code << " " << r.error_message);
@@ -63,10 +40,12 @@ ipc::Response call_ok(ipc::Client& c, std::string_view op, const std::string& ar
 
 // A durable cache entry and a timer session holding the secrets above.
 void store_secrets(ipc::Client& c) {
-  call_ok(c, "cache.put", args_of({{"key", str("k")}, {"value", str(kCacheValue)}, {"durable", kTrue}}));
+  call_ok(
+      c, "cache.put",
+      RequestArgs().str("key", "k").str("value", kCacheValue).boolean("durable", true).packed());
   // Write-behind too: it reaches cache.db at the next flush or at SIGTERM.
-  call_ok(c, "cache.put", args_of({{"key", str("k2")}, {"value", str(kCacheValue)}}));
-  call_ok(c, "timer.start", args_of({{"task", str(kTask)}, {"note", str(kNote)}}));
+  call_ok(c, "cache.put", RequestArgs().str("key", "k2").str("value", kCacheValue).packed());
+  call_ok(c, "timer.start", RequestArgs().str("task", kTask).str("note", kNote).packed());
 }
 
 // Every regular file below `dir` (backups included) that holds `needle`.
@@ -93,7 +72,9 @@ std::pair<std::string, std::string> limits_of(pid_t pid, const std::string& name
 
 }  // namespace
 
-TEST_CASE("security: the daemon is non-dumpable with core files off, even run as an ordinary uid with cores allowed") {
+TEST_CASE(
+    "security: the daemon is non-dumpable with core files off, even run as an ordinary uid with "
+    "cores allowed") {
   if (::geteuid() != 0) {
     WARN("skipped: needs root to run the daemon as another uid");
     return;
@@ -109,11 +90,15 @@ TEST_CASE("security: the daemon is non-dumpable with core files off, even run as
   // daemon's uid; then setpriv. Each step execs, so the pid stays the daemon's. In the
   // script $0 is the copy and "$1" the build tree's binary, which it replaces.
   const std::vector<std::string> wrapper{
-      "/usr/bin/prlimit", "--core=unlimited:unlimited", "/bin/sh", "-c",
+      "/usr/bin/prlimit",
+      "--core=unlimited:unlimited",
+      "/bin/sh",
+      "-c",
       "chmod 0711 \"${NOTIFY_SOCKET%/*}\" && chmod 0666 \"$NOTIFY_SOCKET\" && shift && "
       "exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\" \"$@\"",
       binary.string()};
-  DaemonProcess daemon({.socket = run.path() / "d.sock", .state_dir = run.path() / "state", .wrapper = wrapper});
+  DaemonProcess daemon(
+      {.socket = run.path() / "d.sock", .state_dir = run.path() / "state", .wrapper = wrapper});
   {
     RawConnection c(daemon.socket());
     c.send(request_frame("ping", 1));
@@ -138,27 +123,37 @@ TEST_CASE("security: the daemon is non-dumpable with core files off, even run as
   CHECK(out.find("DURATIOND_KEY") == std::string::npos);
 }
 
-TEST_CASE("security: at log level trace the daemon's log holds no passphrase, cache value, task or note") {
+TEST_CASE(
+    "security: at log level trace the daemon's log holds no passphrase, cache value, task or "
+    "note") {
   DaemonProcess daemon({.config_json = R"({"log_level": "trace"})"});
   {
     ipc::Client c(daemon.socket());
     store_secrets(c);
-    call_ok(c, "cache.get", args_of({{"key", str("k")}}));
+    call_ok(c, "cache.get", RequestArgs().str("key", "k").packed());
     // Refused values and arguments carrying a secret: the errors and events name the
     // field and the limit, never the bytes.
-    const std::string deep = std::string(40, '\x91') + str(kCacheValue);
-    CHECK(c.call("cache.put", ipc::as_bytes(args_of({{"key", str("d")}, {"value", deep}}))).error_code ==
+    const auto refused = [&](std::string_view op, const std::string& args) {
+      return c.call(op, ipc::as_bytes(args)).error_code;
+    };
+    std::string deep(40, '\x91');  // arrays of one element each, the secret at the bottom
+    ipc::StringSink sink(deep);
+    ipc::MsgpackWriter w(sink);
+    ipc::pack_str(w, kCacheValue);
+    CHECK(refused("cache.put", RequestArgs().str("key", "d").raw("value", deep).packed()) ==
           "TOO_DEEP");
-    CHECK(c.call("cache.put", ipc::as_bytes(args_of({{"key", str(kCacheValue + std::string(1024, 'x'))},
-                                                     {"value", str("v")}})))
-              .error_code == "TOO_LARGE");
-    CHECK(c.call("timer.start", ipc::as_bytes(args_of({{"task", str(kTask)}}))).error_code == "CONFLICT");
-    call_ok(c, "admin.rotate_key", args_of({{"passphrase", str(kNewPassphrase)}}));
+    CHECK(refused("cache.put", RequestArgs()
+                                   .str("key", kCacheValue + std::string(1024, 'x'))
+                                   .str("value", "v")
+                                   .packed()) == "TOO_LARGE");
+    CHECK(refused("timer.start", RequestArgs().str("task", kTask).packed()) == "CONFLICT");
+    call_ok(c, "admin.rotate_key", RequestArgs().str("passphrase", kNewPassphrase).packed());
     call_ok(c, "admin.backup");
   }
   {
     RawConnection bad(daemon.socket());
-    bad.send("{\"op\":\"cache.put\",\"args\":{\"key\":\"j\",\"value\":\"" + kCacheValue + "\"" + "\n");
+    bad.send("{\"op\":\"cache.put\",\"args\":{\"key\":\"j\",\"value\":\"" + kCacheValue + "\"" +
+             "\n");
     CHECK(bad.read_line().find("BAD_REQUEST") != std::string::npos);
   }
   const auto stopped = daemon.stop(SIGTERM);
@@ -167,13 +162,16 @@ TEST_CASE("security: at log level trace the daemon's log holds no passphrase, ca
   INFO(log);
   // The level took effect: debug lines (one per connection) are there.
   CHECK(log.find(" debug connection from uid 0") != std::string::npos);
-  for (const std::string& secret : {std::string(kTestPassphrase), kNewPassphrase, kCacheValue, kTask, kNote}) {
+  for (const std::string& secret :
+       {std::string(kTestPassphrase), kNewPassphrase, kCacheValue, kTask, kNote}) {
     INFO(secret);
     CHECK(log.find(secret) == std::string::npos);
   }
 }
 
-TEST_CASE("security: no cache value, task or note reaches any file of the state dir or a backup in plaintext") {
+TEST_CASE(
+    "security: no cache value, task or note reaches any file of the state dir or a backup in "
+    "plaintext") {
   DaemonProcess daemon;
   std::string backup;
   {

@@ -1,8 +1,6 @@
 // What protects a database file at rest: the key schedule (storage/database_key.hpp),
 // pinned by known answers computed outside durationd, the salt each file carries, and
 // SQLCipher's settings as storage::Connection applies them, down to a changed byte.
-#include "storage/database_key.hpp"
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,7 @@
 
 #include "crypto/hex.hpp"
 #include "storage/connection.hpp"
+#include "storage/database_key.hpp"
 #include "tests/support/catch_result.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -34,14 +33,17 @@ std::string hex_of(const crypto::SecretBytes& secret) {
 
 }  // namespace
 
-TEST_CASE("cipher: the key is PBKDF2-HMAC-SHA512 x 256,000, then HKDF-SHA256 per purpose, as known answers") {
+TEST_CASE(
+    "cipher: the key is PBKDF2-HMAC-SHA512 x 256,000, then HKDF-SHA256 per purpose, as known "
+    "answers") {
   // python3: m = hashlib.pbkdf2_hmac("sha512", passphrase, salt, 256000, 32); the page key
   // and subkey are RFC 5869 HKDF-SHA256(ikm=m, salt=salt, info=purpose, L=32). `openssl kdf`
   // (PBKDF2, then HKDF) gives the same bytes.
   const auto key = derive_database_key(kPassphrase, fixed_salt(), 256'000);
   REQUIRE(key);
   CHECK(hex_of(key->master) == "8785a148648dacdbab47ca886132108bc934f3560423f45f7008c95538b9f1a3");
-  CHECK(hex_of(key->page_key) == "9994490ac4bfad0e093d65c7d1ce1c45d286a7e227b7a10ad611316e7a8a4372");
+  CHECK(hex_of(key->page_key) ==
+        "9994490ac4bfad0e093d65c7d1ce1c45d286a7e227b7a10ad611316e7a8a4372");
   const auto integrity = derive_subkey(*key, "durationd/v1/cache-integrity");
   REQUIRE(integrity);
   CHECK(hex_of(*integrity) == "da7cd35c3152e8b6af27959ca6b76d3c717c6aa7b550ef5dc2268c6608adfdce");
@@ -77,7 +79,9 @@ TEST_CASE("cipher: a new database carries its salt in its first 16 bytes and ope
   CHECK(Connection::prove_key(path, *other).error().code == Errc::wrong_key);
 }
 
-TEST_CASE("cipher: AES-256-CBC pages with an HMAC each: a byte changed on disk is an error, never altered data") {
+TEST_CASE(
+    "cipher: AES-256-CBC pages with an HMAC each: a byte changed on disk is an error, never "
+    "altered data") {
   TempDir dir;
   const auto path = dir / "timers.db";
   const auto key = derive_database_key(kPassphrase, fixed_salt(), 256'000);
@@ -111,6 +115,7 @@ TEST_CASE("cipher: AES-256-CBC pages with an HMAC each: a byte changed on disk i
   REQUIRE(select);
   const auto row = select->step();
   CHECK_FALSE(row);
-  if (row && *row) CHECK(std::string(reinterpret_cast<const char*>(select->column_blob(0).data()),
-                                     select->column_blob(0).size()) == original);
+  if (row && *row)
+    CHECK(std::string(reinterpret_cast<const char*>(select->column_blob(0).data()),
+                      select->column_blob(0).size()) == original);
 }
