@@ -136,9 +136,10 @@ void append_double(double d, std::string& out) {
   if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
-bool append_value(MsgpackReader& r, std::string& out, unsigned depth);
+// `in_key`: writing the text of a map key that is not a string (see append_map_key).
+bool append_value(MsgpackReader& r, std::string& out, unsigned depth, bool in_key);
 
-bool append_map_key(MsgpackReader& r, std::string& out, unsigned depth) {
+bool append_map_key(MsgpackReader& r, std::string& out, unsigned depth, bool in_key) {
   MsgpackReader peek = r;
   MsgToken t;
   if (!peek.next(t)) return false;
@@ -147,15 +148,19 @@ bool append_map_key(MsgpackReader& r, std::string& out, unsigned depth) {
     append_json_string(as_chars(t.payload), out);
     return true;
   }
-  // JSON keys are strings: an integer key becomes its decimal text (other key types
-  // never reach here from a validated value, but still yield valid JSON).
+  // JSON keys are strings: any other key is written as the string of its JSON text, so
+  // an integer key as its decimal digits (other key types never come from a validated
+  // value, but still yield valid JSON). Only the outermost such key's text is escaped:
+  // escaping again for each key nested inside a key doubled the backslashes at every
+  // level, 2^depth bytes from a few hundred (found by fuzz_envelope).
+  if (in_key) return append_value(r, out, depth, true);
   std::string key;
-  if (!append_value(r, key, depth)) return false;
+  if (!append_value(r, key, depth, true)) return false;
   append_json_string(key, out);
   return true;
 }
 
-bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
+bool append_value(MsgpackReader& r, std::string& out, unsigned depth, bool in_key) {
   if (depth > kMaxJsonNesting * 4) return false;  // our own values are far shallower
   MsgToken t;
   if (!r.next(t)) return false;
@@ -185,7 +190,7 @@ bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
       out.push_back('[');
       for (std::uint32_t i = 0; i < t.count; ++i) {
         if (i) out.push_back(',');
-        if (!append_value(r, out, depth + 1)) return false;
+        if (!append_value(r, out, depth + 1, in_key)) return false;
       }
       out.push_back(']');
       return true;
@@ -193,9 +198,9 @@ bool append_value(MsgpackReader& r, std::string& out, unsigned depth) {
       out.push_back('{');
       for (std::uint32_t i = 0; i < t.count; ++i) {
         if (i) out.push_back(',');
-        if (!append_map_key(r, out, depth + 1)) return false;
+        if (!append_map_key(r, out, depth + 1, in_key)) return false;
         out.push_back(':');
-        if (!append_value(r, out, depth + 1)) return false;
+        if (!append_value(r, out, depth + 1, in_key)) return false;
       }
       out.push_back('}');
       return true;
@@ -225,7 +230,7 @@ boost::system::result<void, WireError> json_to_msgpack(std::string_view line, st
 
 bool msgpack_to_json(Bytes value, std::string& out) {
   MsgpackReader reader(value);
-  return append_value(reader, out, 0);
+  return append_value(reader, out, 0, false);
 }
 
 void append_json_string(std::string_view s, std::string& out) {

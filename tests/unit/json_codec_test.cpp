@@ -103,3 +103,30 @@ TEST_CASE("msgpack to JSON: a timestamp outside RFC 3339's years is null") {
   // And none is read from JSON: an offset past year 0000 is not a date-time here.
   CHECK(json_to_msgpack(R"({"t":{"$ts":"0000-01-01T00:00:00+00:01"}})", mp).error().code == WireCode::kBadRequest);
 }
+
+TEST_CASE("msgpack to JSON: keys that are maps, nested in keys, stay linear in size") {
+  // {{{...{"\"": 0}...: 0}: 0}: 0}: each map's key is the next map. Escaping each
+  // level's text again doubled the backslashes per level (found by fuzz_envelope).
+  constexpr int kLevels = 60;
+  std::string mp;
+  StringSink sink(mp);
+  MsgpackWriter w(sink);
+  for (int i = 0; i < kLevels; ++i) w.pack_map(1);
+  pack_str(w, "\"");
+  for (int i = 0; i < kLevels; ++i) w.pack_uint64(0);
+  std::string out;
+  REQUIRE(msgpack_to_json(as_bytes(mp), out));
+  CHECK(out.size() < 8 * mp.size());
+  std::string back;
+  CHECK(json_to_msgpack(R"({"v":)" + out + "}", back).has_value());  // still valid JSON
+  // An integer key is still its decimal text.
+  std::string one;
+  StringSink one_sink(one);
+  MsgpackWriter one_writer(one_sink);
+  one_writer.pack_map(1);
+  one_writer.pack_int(-7);
+  one_writer.pack_true();
+  out.clear();
+  REQUIRE(msgpack_to_json(as_bytes(one), out));
+  CHECK(out == R"({"-7":true})");
+}
