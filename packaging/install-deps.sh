@@ -19,6 +19,8 @@ packages=(
   catch2
   # tests
   systemd util-linux mount e2fsprogs python3 python3-msgpack python3-prometheus-client socat jq procps
+  # fuzzing (.ci/fuzz.sh): clang, and the libFuzzer and sanitizer runtimes it only recommends
+  clang libclang-rt-14-dev
   # packaging
   dpkg-dev fakeroot lintian file
 )
