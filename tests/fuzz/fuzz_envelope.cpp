@@ -28,7 +28,8 @@ const msgpack::object* lookup(const msgpack::object& m, std::string_view name) {
 void check_args(ipc::Bytes args, const msgpack::object& expected_map) {
   std::vector<std::string_view> names;
   for (std::uint32_t i = 0; i < expected_map.via.map.size && names.size() < 16; ++i)
-    if (expected_map.via.map.ptr[i].key.type == msgpack::type::STR) names.push_back(str_of(expected_map.via.map.ptr[i].key));
+    if (expected_map.via.map.ptr[i].key.type == msgpack::type::STR)
+      names.push_back(str_of(expected_map.via.map.ptr[i].key));
   names.push_back("\x01 surely absent");
 
   for (const std::string_view name : names) {
@@ -46,18 +47,21 @@ void check_args(ipc::Bytes args, const msgpack::object& expected_map) {
     ipc::ArgsReader uint_reader(args);
     const auto u = uint_reader.uint(name);
     const bool is_uint = v != nullptr && v->type == msgpack::type::POSITIVE_INTEGER;
-    FUZZ_CHECK(u.has_value() == is_uint && (is_uint ? *u == v->via.u64 : uint_reader.failed() == (v != nullptr)));
+    FUZZ_CHECK(u.has_value() == is_uint &&
+               (is_uint ? *u == v->via.u64 : uint_reader.failed() == (v != nullptr)));
 
     ipc::ArgsReader bool_reader(args);
     const auto b = bool_reader.boolean(name);
     const bool is_bool = v != nullptr && v->type == msgpack::type::BOOLEAN;
-    FUZZ_CHECK(b.has_value() == is_bool && (is_bool ? *b == v->via.boolean : bool_reader.failed() == (v != nullptr)));
+    FUZZ_CHECK(b.has_value() == is_bool &&
+               (is_bool ? *b == v->via.boolean : bool_reader.failed() == (v != nullptr)));
 
     ipc::ArgsReader str_reader(args);
     const auto s = str_reader.str(name, {.max = 64});
     const bool is_str = v != nullptr && v->type == msgpack::type::STR && v->via.str.size <= 64 &&
                         durationd::fuzz::utf8_oracle(str_of(*v));
-    FUZZ_CHECK(s.has_value() == is_str && (is_str ? *s == str_of(*v) : str_reader.failed() == (v != nullptr)));
+    FUZZ_CHECK(s.has_value() == is_str &&
+               (is_str ? *s == str_of(*v) : str_reader.failed() == (v != nullptr)));
 
     // For coverage and the sanitizers; their rules are the unit tests' business.
     ipc::ArgsReader other(args);
@@ -67,7 +71,8 @@ void check_args(ipc::Bytes args, const msgpack::object& expected_map) {
 }
 
 // The response around an outcome: well-formed, echoing exactly `id`, in both encodings.
-void check_responses(std::optional<std::uint64_t> id, const ipc::WireError* error, ipc::Bytes result) {
+void check_responses(std::optional<std::uint64_t> id, const ipc::WireError* error,
+                     ipc::Bytes result) {
   for (const auto encoding : {ipc::Encoding::kBinary, ipc::Encoding::kJsonLines}) {
     std::string out;
     if (error) {
@@ -78,7 +83,8 @@ void check_responses(std::optional<std::uint64_t> id, const ipc::WireError* erro
     fuzz::Response r;
     if (encoding == ipc::Encoding::kBinary) {
       const auto scan = ipc::scan_binary_frame(ipc::as_bytes(out), ipc::kDefaultMaxFrame);
-      FUZZ_CHECK(scan.status == ipc::FrameStatus::kComplete && scan.body_bytes + ipc::kFrameHeaderBytes == out.size());
+      FUZZ_CHECK(scan.status == ipc::FrameStatus::kComplete &&
+                 scan.body_bytes + ipc::kFrameHeaderBytes == out.size());
       r = fuzz::check_msgpack_response(ipc::as_bytes(out).subspan(ipc::kFrameHeaderBytes));
     } else {
       FUZZ_CHECK(!out.empty() && out.back() == '\n');

@@ -33,7 +33,8 @@ struct Split {
 
 std::uint32_t be32(std::string_view s) {
   std::uint32_t n = 0;
-  for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(s[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 4; ++i)
+    n = (n << 8) | static_cast<unsigned char>(s[static_cast<std::size_t>(i)]);
   return n;
 }
 
@@ -106,11 +107,13 @@ Split streamed_split(std::string_view s, std::uint32_t max_frame, std::uint64_t 
           out.end = End::kBadLength;
           return out;
         }
-        out.units.emplace_back(ipc::as_chars(buffered.subspan(ipc::kFrameHeaderBytes, scan.body_bytes)));
+        out.units.emplace_back(
+            ipc::as_chars(buffered.subspan(ipc::kFrameHeaderBytes, scan.body_bytes)));
         in.consume(ipc::kFrameHeaderBytes + scan.body_bytes);
         continue;
       }
-      const ipc::LineScan scan = ipc::scan_json_line(ipc::as_chars(buffered), line_scanned, max_frame);
+      const ipc::LineScan scan =
+          ipc::scan_json_line(ipc::as_chars(buffered), line_scanned, max_frame);
       if (scan.status == ipc::LineStatus::kTooLong) {
         out.end = End::kTooLong;
         return out;
@@ -145,7 +148,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const std::string& unit : expected.units) {
     if (binary) {
       const Bytes body = ipc::as_bytes(unit);
-      FUZZ_CHECK(ipc::is_single_msgpack_object(body) == durationd::fuzz::unpack_one(body).has_value());
+      FUZZ_CHECK(ipc::is_single_msgpack_object(body) ==
+                 durationd::fuzz::unpack_one(body).has_value());
       // A response frame around the same bytes scans back as exactly that frame.
       std::string framed = "x";
       const std::size_t at = ipc::begin_binary_frame(framed);
@@ -154,7 +158,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto scan = ipc::scan_binary_frame(ipc::as_bytes(framed).subspan(at), max_frame);
       FUZZ_CHECK(scan.status == ipc::FrameStatus::kComplete && scan.body_bytes == unit.size());
     } else {
-      FUZZ_CHECK(ipc::is_blank_line(unit) == (unit.find_first_not_of(" \t\r") == std::string::npos));
+      FUZZ_CHECK(ipc::is_blank_line(unit) ==
+                 (unit.find_first_not_of(" \t\r") == std::string::npos));
     }
   }
   return 0;

@@ -19,7 +19,8 @@ using namespace durationd;
 bool has_non_finite(const msgpack::object& o) {
   switch (o.type) {
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return !std::isfinite(o.via.f64);
+    case msgpack::type::FLOAT64:
+      return !std::isfinite(o.via.f64);
     case msgpack::type::ARRAY:
       for (std::uint32_t i = 0; i < o.via.array.size; ++i)
         if (has_non_finite(o.via.array.ptr[i])) return true;
@@ -28,7 +29,8 @@ bool has_non_finite(const msgpack::object& o) {
       for (std::uint32_t i = 0; i < o.via.map.size; ++i)
         if (has_non_finite(o.via.map.ptr[i].val)) return true;
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -60,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   while (!rest.empty()) {
     const ipc::LineScan scan = ipc::scan_json_line(rest, 0, ipc::kDefaultMaxFrame);
-    const std::size_t length = scan.status == ipc::LineStatus::kComplete ? scan.line_bytes : rest.size();
+    const std::size_t length =
+        scan.status == ipc::LineStatus::kComplete ? scan.line_bytes : rest.size();
     const std::string_view line = rest.substr(0, length);
     if (!ipc::is_blank_line(line)) check_line(line);
     rest.remove_prefix(std::min(rest.size(), length + 1));

@@ -28,10 +28,14 @@ std::uint64_t be(const char* p, std::size_t n) {
 bool valid_timestamp(const msgpack::object_ext& ext) {
   const char* p = ext.data();
   switch (ext.size) {
-    case 4: return true;
-    case 8: return (be(p, 8) >> 34) <= 999'999'999;
-    case 12: return be(p, 4) <= 999'999'999;
-    default: return false;
+    case 4:
+      return true;
+    case 8:
+      return (be(p, 8) >> 34) <= 999'999'999;
+    case 12:
+      return be(p, 4) <= 999'999'999;
+    default:
+      return false;
   }
 }
 

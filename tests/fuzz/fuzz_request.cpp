@@ -22,12 +22,8 @@
 //     run), so it finds an empty cache and no sessions, whatever ran before it;
 //   - the cache budgets are small (8 MiB memory, 64 MiB disk) so state stays bounded.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <stdlib.h>
-
-#include <filesystem>
-#include <memory>
-#include <string>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -37,7 +33,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "daemon/app_service.hpp"
 #include "daemon/databases.hpp"
@@ -53,8 +52,9 @@ using namespace durationd;
 using Socket = asio::local::stream_protocol::socket;
 
 std::filesystem::path make_state_dir() {
-  const std::filesystem::path base =
-      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
+                                         ? "/dev/shm"
+                                         : std::filesystem::temp_directory_path();
   std::string pattern = (base / "durationd-fuzz-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) std::abort();
   return pattern;
@@ -77,14 +77,16 @@ struct Daemon {
         cache_writer(store->pool(app::kCacheDatabase)),
         timer_writer(store->pool(app::kTimersDatabase)),
         security({.journal_socket = (dir / "no-journal").string()}),
-        context{config, *store, workers, cache_writer, timer_writer, policy, io.get_executor(), security} {
+        context{config,       *store, workers,           cache_writer,
+                timer_writer, policy, io.get_executor(), security} {
     app::make_families(registry, context, families);
     requests = std::make_unique<app::RequestCounters>(registry.names());
     context.requests = requests.get();
     service = std::make_unique<app::AppService>(registry, policy, security, *requests,
                                                 app::AppService::Limits{});
-    server = std::make_unique<ipc::Server>(ipc::Server::Acceptor(io), *service,
-                                           ipc::ServerOptions{config.max_frame, config.idle_timeout});
+    server =
+        std::make_unique<ipc::Server>(ipc::Server::Acceptor(io), *service,
+                                      ipc::ServerOptions{config.max_frame, config.idle_timeout});
     context.server = server.get();
     for (auto& family : families) family->start();
   }
@@ -129,22 +131,30 @@ std::string exchange(Daemon& d, const std::string& stream, const ipc::Peer& peer
 
   std::string received;
   int running = 2;
-  asio::co_spawn(d.io, [&]() -> asio::awaitable<void> {
-    // A refused connection may close before taking everything: that error is no news.
-    co_await asio::async_write(client, asio::buffer(stream), asio::as_tuple(asio::use_awaitable));
-    boost::system::error_code ignored;
-    client.shutdown(Socket::shutdown_send, ignored);
-    --running;
-  }, asio::detached);
-  asio::co_spawn(d.io, [&]() -> asio::awaitable<void> {
-    char buf[16 * 1024];
-    for (;;) {
-      auto [ec, n] = co_await client.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-      received.append(buf, n);
-      if (ec) break;
-    }
-    --running;
-  }, asio::detached);
+  asio::co_spawn(
+      d.io,
+      [&]() -> asio::awaitable<void> {
+        // A refused connection may close before taking everything: that error is no news.
+        co_await asio::async_write(client, asio::buffer(stream),
+                                   asio::as_tuple(asio::use_awaitable));
+        boost::system::error_code ignored;
+        client.shutdown(Socket::shutdown_send, ignored);
+        --running;
+      },
+      asio::detached);
+  asio::co_spawn(
+      d.io,
+      [&]() -> asio::awaitable<void> {
+        char buf[16 * 1024];
+        for (;;) {
+          auto [ec, n] = co_await client.async_read_some(asio::buffer(buf),
+                                                         asio::as_tuple(asio::use_awaitable));
+          received.append(buf, n);
+          if (ec) break;
+        }
+        --running;
+      },
+      asio::detached);
   if (d.io.stopped()) d.io.restart();
   while (running > 0) FUZZ_CHECK(d.io.run_one() > 0);
   return received;
@@ -160,7 +170,8 @@ void check_binary(Daemon& d, ipc::Bytes body, const ipc::Peer& peer) {
   const auto scan = ipc::scan_binary_frame(ipc::as_bytes(received), ipc::kDefaultMaxFrame);
   FUZZ_CHECK(scan.status == ipc::FrameStatus::kComplete &&
              received.size() == ipc::kFrameHeaderBytes + scan.body_bytes);
-  const auto response = fuzz::check_msgpack_response(ipc::as_bytes(received).subspan(ipc::kFrameHeaderBytes));
+  const auto response =
+      fuzz::check_msgpack_response(ipc::as_bytes(received).subspan(ipc::kFrameHeaderBytes));
 
   const auto request = fuzz::unpack_one(body);
   if (!request) {

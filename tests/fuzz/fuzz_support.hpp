@@ -3,17 +3,16 @@
 // independent UTF-8 check, and checks that a response is one well-formed envelope.
 #pragma once
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <msgpack.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
-#include <msgpack.hpp>
 
 #include "ipc/envelope.hpp"
 #include "ipc/msgpack_reader.hpp"
@@ -41,7 +40,8 @@ inline std::optional<msgpack::object_handle> unpack_one(Bytes data) {
   const msgpack::unpack_limit limit(n, n / 2, n, n, n, n + 1);
   std::size_t off = 0;
   try {
-    auto handle = msgpack::unpack(reinterpret_cast<const char*>(data.data()), n, off, nullptr, nullptr, limit);
+    auto handle = msgpack::unpack(reinterpret_cast<const char*>(data.data()), n, off, nullptr,
+                                  nullptr, limit);
     if (off != n) return std::nullopt;
     return handle;
   } catch (const msgpack::unpack_error&) {
@@ -49,7 +49,9 @@ inline std::optional<msgpack::object_handle> unpack_one(Bytes data) {
   }
 }
 
-inline std::string_view str_of(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+inline std::string_view str_of(const msgpack::object& o) {
+  return {o.via.str.ptr, o.via.str.size};
+}
 
 // Equal values (msgpack-cxx's operator== says NaN != NaN): the same bytes once re-packed.
 inline bool same_value(const msgpack::object& a, const msgpack::object& b) {
@@ -77,7 +79,8 @@ inline bool utf8_oracle(std::string_view s) {
       i += 3;
     } else if (in(b(0), 0xf0, 0xf4)) {
       const unsigned lo = b(0) == 0xf0 ? 0x90 : 0x80, hi = b(0) == 0xf4 ? 0x8f : 0xbf;
-      if (left < 4 || !in(b(1), lo, hi) || !in(b(2), 0x80, 0xbf) || !in(b(3), 0x80, 0xbf)) return false;
+      if (left < 4 || !in(b(1), lo, hi) || !in(b(2), 0x80, 0xbf) || !in(b(3), 0x80, 0xbf))
+        return false;
       i += 4;
     } else {
       return false;
@@ -87,8 +90,8 @@ inline bool utf8_oracle(std::string_view s) {
 }
 
 inline bool is_wire_code_name(std::string_view name) {
-  for (auto c = static_cast<unsigned>(ipc::WireCode::kBadFrame); c <= static_cast<unsigned>(ipc::WireCode::kInternal);
-       ++c)
+  for (auto c = static_cast<unsigned>(ipc::WireCode::kBadFrame);
+       c <= static_cast<unsigned>(ipc::WireCode::kInternal); ++c)
     if (ipc::wire_code_name(static_cast<ipc::WireCode>(c)) == name) return true;
   return false;
 }
@@ -114,7 +117,8 @@ inline Response check_msgpack_response(Bytes body) {
     FUZZ_CHECK(key.type == msgpack::type::STR);
     const std::string_view name = str_of(key);
     if (name == "id") {
-      FUZZ_CHECK(!r.id && value.type == msgpack::type::POSITIVE_INTEGER && value.via.u64 <= ipc::kMaxRequestId);
+      FUZZ_CHECK(!r.id && value.type == msgpack::type::POSITIVE_INTEGER &&
+                 value.via.u64 <= ipc::kMaxRequestId);
       r.id = value.via.u64;
     } else if (name == "ok") {
       FUZZ_CHECK(!has_ok && value.type == msgpack::type::BOOLEAN);
@@ -124,7 +128,8 @@ inline Response check_msgpack_response(Bytes body) {
       FUZZ_CHECK(!has_result);
       has_result = true;
     } else {
-      FUZZ_CHECK(name == "error" && !has_error && value.type == msgpack::type::MAP && value.via.map.size == 2);
+      FUZZ_CHECK(name == "error" && !has_error && value.type == msgpack::type::MAP &&
+                 value.via.map.size == 2);
       has_error = true;
       for (std::uint32_t j = 0; j < 2; ++j) {
         const auto& [k, v] = value.via.map.ptr[j];
@@ -154,7 +159,8 @@ inline Response check_json_response(std::string_view line) {
   const auto& o = v.get_object();
   Response r;
   if (const auto* id = o.if_contains("id")) {
-    FUZZ_CHECK((id->is_uint64() || id->is_int64()) && id->to_number<std::uint64_t>() <= ipc::kMaxRequestId);
+    FUZZ_CHECK((id->is_uint64() || id->is_int64()) &&
+               id->to_number<std::uint64_t>() <= ipc::kMaxRequestId);
     r.id = id->to_number<std::uint64_t>();
   }
   const auto* ok = o.if_contains("ok");
@@ -184,7 +190,8 @@ inline std::optional<std::uint64_t> valid_id_of(const msgpack::object& request) 
     const auto& [key, value] = request.via.map.ptr[i];
     if (key.type == msgpack::type::STR && str_of(key) == "id") id = &value;
   }
-  if (id == nullptr || id->type != msgpack::type::POSITIVE_INTEGER || id->via.u64 > ipc::kMaxRequestId)
+  if (id == nullptr || id->type != msgpack::type::POSITIVE_INTEGER ||
+      id->via.u64 > ipc::kMaxRequestId)
     return std::nullopt;
   return id->via.u64;
 }
