@@ -57,21 +57,16 @@ void GroupCommitter::run() {
       busy_ = true;
     }
     last_batch_ = batch.size();
-    const double seconds = commit_batch(batch);
+    commit_batch(batch);
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
-      ++stats_.batches;
-      stats_.jobs += batch.size();
-      stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
-      stats_.batch_sizes.observe(static_cast<double>(batch.size()));
-      stats_.commit_seconds.observe(seconds);
     }
     idle_.notify_all();
   }
 }
 
-double GroupCommitter::commit_batch(std::deque<Pending>& batch) {
+void GroupCommitter::commit_batch(std::deque<Pending>& batch) {
   auto connection = pool_.acquire();
   const auto started = std::chrono::steady_clock::now();
   std::vector<Result<void>> results(batch.size());
@@ -107,12 +102,18 @@ double GroupCommitter::commit_batch(std::deque<Pending>& batch) {
     if (committed) committed = tx->commit();
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-  if (!committed) {
+  {
+    // Counted before anyone hears of the commit: a client that asks for the metrics once
+    // answered finds its own write in them.
     std::lock_guard lock(mutex_);
-    ++stats_.failed_commits;
+    if (!committed) ++stats_.failed_commits;
+    ++stats_.batches;
+    stats_.jobs += batch.size();
+    stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+    stats_.batch_sizes.observe(static_cast<double>(batch.size()));
+    stats_.commit_seconds.observe(took.count());
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(committed ? std::move(results[i]) : committed);
-  return took.count();
 }
 
 }  // namespace durationd::storage

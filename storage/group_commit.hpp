@@ -95,8 +95,8 @@ class GroupCommitter {
     Done done;
   };
   void run();
-  // Returns the commit's duration in seconds.
-  double commit_batch(std::deque<Pending>& batch);
+  // Commits one batch, counts it in stats_, then calls each job's done().
+  void commit_batch(std::deque<Pending>& batch);
 
   ConnectionPool& pool_;
   const Options options_;
