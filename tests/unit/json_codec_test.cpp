@@ -51,6 +51,15 @@ TEST_CASE("JSON mapping: $bin and $ts become bin and timestamp and come back") {
   CHECK(round_trip(R"({"m":{"$bin":"AA==","x":1}})") == R"({"m":{"$bin":"AA==","x":1}})");
 }
 
+TEST_CASE("JSON mapping: the line itself is a map, even holding only $bin or $ts") {
+  std::string mp;
+  REQUIRE(json_to_msgpack(R"({"$bin":"AA=="})", mp).has_value());
+  CHECK(mp == "\x81\xa4$bin\xa4" "AA==");  // {"$bin": "AA=="}, not bin 0x00
+  mp.clear();
+  REQUIRE(json_to_msgpack(R"({"$ts":"2026-12-04T19:00:00Z"})", mp).has_value());
+  CHECK(mp.substr(0, 5) == "\x81\xa3$ts");
+}
+
 TEST_CASE("JSON mapping: bad $bin and $ts are BAD_REQUEST") {
   std::string mp;
   auto r = json_to_msgpack(R"({"b":{"$bin":"not base64!"}})", mp);
