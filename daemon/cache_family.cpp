@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -44,6 +45,10 @@ constexpr ipc::StrRule kNsRule{.max = 64, .alphabet = kNsAlphabet};
 // Small enough that a batch commits in well under a second on 2 cores (~20-40 us a row): at
 // 64 MiB, puts stalled 10-19 s behind a batch and the next (durationd-bench -t put).
 constexpr std::size_t kMaxQueuedBytes = std::size_t{16} << 20;
+// Queued writes one write-behind batch takes (unless someone waits for the whole queue):
+// its transaction holds cache.db's writer for ~20-80 ms, so durable puts, which commit
+// between batches, never wait long behind a backlog.
+constexpr std::size_t kMaxBatchOps = 1024;
 // Index slots the memory sweep visits before letting other work run.
 constexpr std::size_t kSweepChunk = 4096;
 
@@ -120,6 +125,16 @@ struct QueuedOp {
   uid_t uid = 0;           // other kinds: what they name
   std::string ns, key, extra;
   std::uint64_t ticket = 0;
+  std::int64_t journal_id = 0;  // a durable put's journal row (see cache_store.hpp)
+};
+
+// Durable puts appended to the journal by one job (see cache_store.hpp): those made
+// in one turn of the event loop share it, and its commit.
+struct JournalGroup {
+  explicit JournalGroup(const asio::any_io_executor& ex) : slot(std::make_shared<CommitSlot>(ex)) {}
+  cache::Batch records;
+  std::vector<std::int64_t> ids;  // each record's journal row, once appended
+  std::shared_ptr<CommitSlot> slot;
 };
 
 // A read of cache.db in progress. Writes to its key while it runs mark it, so a value
@@ -173,6 +188,14 @@ class CacheFamilyImpl final : public CacheFamily {
   asio::awaitable<void> clear(OpCall& call);
   asio::awaitable<void> stats(OpCall& call);
 
+  // Puts a write into the memory tier and the write-behind queue.
+  Entry* remember(uid_t uid, std::string_view ns_name, std::string_view key, ipc::Bytes value,
+                  std::int64_t expires_at, std::uint8_t flags, std::int64_t journal_id = 0);
+  // A durable put: appended to the journal and committed, then remembered. False: the
+  // commit failed and nothing was stored.
+  asio::awaitable<bool> journal_put(uid_t uid, std::string_view ns_name, std::string_view key,
+                                    ipc::Bytes value, std::int64_t expires_at);
+  void submit_journal();
   // Answers a get from a memory entry (a tombstone or an expired entry is a miss).
   void answer_from_memory(OpCall& call, Entry& e, std::int64_t now_ms);
   // Drops an expired entry and queues the deletion of its row (where it is counted).
@@ -186,7 +209,7 @@ class CacheFamilyImpl final : public CacheFamily {
   static void pack_counters(ipc::MsgpackWriter& w, const CacheCounters& c);
 
   // ---- The write-behind pipeline ----
-  void enqueue_entry(Entry* e, std::uint64_t ticket = 0);
+  void enqueue_entry(Entry* e, std::uint64_t ticket = 0, std::int64_t journal_id = 0);
   void enqueue_op(OpKind kind, uid_t uid, std::string_view ns, std::string_view key,
                   std::string_view extra = {}, std::uint64_t ticket = 0);
   // After a write that nobody waits for: flush within the interval (or now, if a lot is queued).
@@ -198,7 +221,8 @@ class CacheFamilyImpl final : public CacheFamily {
   // Too much is queued: waits until the batch in flight (or one started now) commits.
   asio::awaitable<void> wait_for_room();
   void maybe_flush();
-  std::shared_ptr<cache::Batch> take_batch(std::vector<Entry*>& entries);
+  // Takes up to `limit` queued writes, oldest first, into a batch.
+  std::shared_ptr<cache::Batch> take_batch(std::vector<Entry*>& entries, std::size_t limit);
   void on_committed(const storage::Result<void>& result,
                     std::shared_ptr<const BatchOutcome> outcome, std::shared_ptr<CommitSlot> slot,
                     const std::vector<Entry*>& entries);
@@ -217,7 +241,9 @@ class CacheFamilyImpl final : public CacheFamily {
   std::vector<QueuedOp> queue_;
   std::size_t queued_bytes_ = 0;
   std::shared_ptr<CommitSlot> open_slot_;  // waiters for the batch that will carry queue_
-  std::shared_ptr<CommitSlot> inflight_slot_;  // completes when the batch in flight has
+  std::shared_ptr<CommitSlot> inflight_slot_;  // completes when the batch in flight has committed
+  std::shared_ptr<JournalGroup> journal_open_;  // durable puts waiting for their job
+  bool backlog_ = false;  // the last batch left writes queued: flush again at once
   bool inflight_ = false;
   bool flush_soon_ = false;  // someone waits: flush as soon as nothing is in flight
   bool flush_due_ = false;   // the flush interval has passed
@@ -277,7 +303,29 @@ CacheFamilyImpl::~CacheFamilyImpl() {
 // ---- Family hooks ----------------------------------------------------------------------
 
 void CacheFamilyImpl::start() {
-  // The totals on disk. As the cache writer's first job, it precedes every batch, and
+  // The journal first, before anything is served (the loop has not run yet): a get
+  // must not read cache_entries without the durable puts it is missing. A journal that
+  // cannot be replayed stops the daemon, as a WAL that cannot be replayed stops
+  // PostgreSQL: serving without it would answer with older values.
+  std::optional<storage::Result<void>> replayed;
+  auto outcome = std::make_shared<cache::ReplayOutcome>();
+  ctx_.cache_writer.submit(
+      [this, outcome](storage::Connection& c) -> storage::Result<void> {
+        auto r = store_.replay_journal(c, wall_ms());
+        if (!r) return r.error();
+        *outcome = std::move(*r);
+        return {};
+      },
+      [&replayed](storage::Result<void> r) { replayed = std::move(r); });
+  ctx_.cache_writer.flush();
+  if (!replayed || !*replayed)
+    throw std::runtime_error("cache.db: cannot replay the durable-put journal: " +
+                             (replayed ? replayed->error().message : std::string("no result")));
+  for (const auto& [uid, ns] : outcome->tampered) cache::on_integrity_failure(uid, ns, &ctx_.security);
+  if (outcome->replayed > 0)
+    spdlog::info("cache: {} durable puts from the journal written to cache.db", outcome->replayed);
+
+  // The totals on disk. As the cache writer's next job, it precedes every batch, and
   // its completion reaches the loop before theirs.
   auto loaded = std::make_shared<cache::LoadedState>();
   ctx_.cache_writer.async_commit(
@@ -314,7 +362,7 @@ void CacheFamilyImpl::flush() {
   // The event loop has finished: nothing is in flight, and no completion can run.
   if (queue_.empty()) return;
   std::vector<Entry*> entries;
-  auto batch = take_batch(entries);
+  auto batch = take_batch(entries, SIZE_MAX);
   inflight_entries_ = std::move(entries);
   auto outcome = std::make_shared<BatchOutcome>();
   std::optional<storage::Result<void>> result;
@@ -355,36 +403,95 @@ asio::awaitable<void> CacheFamilyImpl::put(OpCall& call) {
                      ? kFarFuture
                      : now + static_cast<std::int64_t>(*ttl_ms);
   }
-  // After a failure, the first write is answered only once it is on disk: an empty
-  // commit proves nothing about a full disk.
-  const bool is_durable = durable.value_or(false) || after_failure;
   const bool over_budget = queued_bytes_ > kMaxQueuedBytes;
-
   const uid_t uid = call.peer.uid;
-  Namespace& ns = tier_.acquire_namespace(uid, ns_name.value_or(""), stats_.of(uid));
-  // A queued put this one replaces will not be written: its bytes leave the queue's count.
-  if (const Entry* old = tier_.find(ns, *key); old && old->state == EntryState::kQueued && !old->is(Entry::kTombstone))
-    queued_bytes_ -= std::min(queued_bytes_, std::size_t{old->key_size} + old->value_size);
-  Entry* e = tier_.create(ns, *key, *value, expires_at, is_durable ? Entry::kDurable : 0);
-  tier_.release_namespace(ns);  // the entry holds it now
-  tier_.insert(e);
-  invalidate_reads(&ns, *key);
-  enqueue_entry(e);
-  enforce_memory_budget();
-  if (is_durable) {
+  if (after_failure) {
+    // After a failure, the first write is answered only once it is on disk: an empty
+    // commit proves nothing about a full disk.
+    remember(uid, ns_name.value_or(""), *key, *value, expires_at, Entry::kDurable);
+    enforce_memory_budget();
     const auto slot = co_await commit_queued();
     if (!slot->ok)
       co_return call.reply.fail(ipc::WireCode::kUnavailable,
                                 "cache.db cannot be written now; nothing was stored");
-  } else if (over_budget) {
-    co_await wait_for_room();
+  } else if (durable.value_or(false)) {
+    if (!co_await journal_put(uid, ns_name.value_or(""), *key, *value, expires_at))
+      co_return call.reply.fail(ipc::WireCode::kUnavailable,
+                                "cache.db cannot be written now; nothing was stored");
+    if (queued_bytes_ > kMaxQueuedBytes) co_await wait_for_room();
   } else {
-    schedule_write();
+    remember(uid, ns_name.value_or(""), *key, *value, expires_at, 0);
+    enforce_memory_budget();
+    if (over_budget) {
+      co_await wait_for_room();
+    } else {
+      schedule_write();
+    }
   }
   auto& w = call.reply.result();
   w.pack_map(1);
   ipc::pack_str(w, "stored");
   w.pack_true();
+}
+
+Entry* CacheFamilyImpl::remember(uid_t uid, std::string_view ns_name, std::string_view key,
+                                 ipc::Bytes value, std::int64_t expires_at, std::uint8_t flags,
+                                 std::int64_t journal_id) {
+  Namespace& ns = tier_.acquire_namespace(uid, ns_name, stats_.of(uid));
+  // A queued put this one replaces will not be written: its bytes leave the queue's count.
+  if (const Entry* old = tier_.find(ns, key);
+      old && old->state == EntryState::kQueued && !old->is(Entry::kTombstone))
+    queued_bytes_ -= std::min(queued_bytes_, std::size_t{old->key_size} + old->value_size);
+  Entry* e = tier_.create(ns, key, value, expires_at, flags);
+  tier_.release_namespace(ns);  // the entry holds it now
+  tier_.insert(e);
+  invalidate_reads(&ns, key);
+  enqueue_entry(e, 0, journal_id);
+  return e;
+}
+
+asio::awaitable<bool> CacheFamilyImpl::journal_put(uid_t uid, std::string_view ns_name,
+                                                   std::string_view key, ipc::Bytes value,
+                                                   std::int64_t expires_at) {
+  if (!journal_open_) {
+    journal_open_ = std::make_shared<JournalGroup>(ctx_.loop);
+    // After the handlers ready now (other clients' requests) have added theirs.
+    asio::post(ctx_.loop, [this] { submit_journal(); });
+  }
+  const auto group = journal_open_;
+  group->records.add(OpKind::kPut, uid, ns_name, key, value, expires_at);
+  co_await group->slot->wait();
+  co_return group->slot->ok;
+}
+
+void CacheFamilyImpl::submit_journal() {
+  auto group = std::exchange(journal_open_, nullptr);
+  ctx_.cache_writer.async_commit(
+      [this, group](storage::Connection& c) -> storage::Result<void> {
+        auto ids = store_.append_journal(c, group->records);
+        if (!ids) return ids.error();
+        group->ids = std::move(*ids);
+        return {};
+      },
+      asio::bind_executor(ctx_.loop, [this, group](const storage::Result<void>& result) {
+        if (result) {
+          // Queued in the order of their rows, after every earlier journaled put: the
+          // batch that carries a row's put may delete every row up to it.
+          const cache::Batch& r = group->records;
+          for (std::size_t i = 0; i < r.ops.size(); ++i) {
+            const cache::BatchOp& op = r.ops[i];
+            remember(op.uid, r.ns(op), r.key(op), r.value(op), op.expires_at_ms, 0, group->ids[i]);
+          }
+          enforce_memory_budget();
+          schedule_write();
+        } else {
+          // As after a failed batch: the next writes go through commits_again().
+          store_failing_ = true;
+          spdlog::warn("cache: journaling {} durable puts failed ({}); none was stored",
+                       group->records.ops.size(), result.error().message);
+        }
+        group->slot->complete(result.has_value(), nullptr);
+      }));
 }
 
 asio::awaitable<void> CacheFamilyImpl::get(OpCall& call) {
@@ -630,10 +737,10 @@ void CacheFamilyImpl::enforce_memory_budget() {
 
 // ---- Write-behind pipeline -------------------------------------------------------------
 
-void CacheFamilyImpl::enqueue_entry(Entry* e, std::uint64_t ticket) {
+void CacheFamilyImpl::enqueue_entry(Entry* e, std::uint64_t ticket, std::int64_t journal_id) {
   e->state = EntryState::kQueued;
-  queue_.push_back(
-      {e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e, 0, {}, {}, {}, ticket});
+  queue_.push_back({e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e, 0, {}, {}, {},
+                    ticket, journal_id});
   queued_bytes_ += e->key_size + e->value_size;
 }
 
@@ -695,7 +802,8 @@ void CacheFamilyImpl::maybe_flush() {
   if (queue_.empty() && !sweep_requested_ && !open_slot_) return;
 
   std::vector<Entry*> entries;
-  auto batch = take_batch(entries);
+  // Whoever waits on open_slot_ needs the whole queue in this batch.
+  auto batch = take_batch(entries, open_slot_ ? SIZE_MAX : kMaxBatchOps);
   auto slot = std::exchange(open_slot_, nullptr);
   if (!slot) slot = std::make_shared<CommitSlot>(ctx_.loop);  // for wait_for_room()
   inflight_slot_ = slot;
@@ -711,17 +819,24 @@ void CacheFamilyImpl::maybe_flush() {
       }));
 }
 
-std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& entries) {
+std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& entries,
+                                                          std::size_t limit) {
   auto batch = std::make_shared<cache::Batch>();
   batch->now_ms = wall_ms();
   batch->sweep = std::exchange(sweep_requested_, false);
   batch->disk_bytes_before = disk_bytes_;
-  batch->bytes.reserve(queued_bytes_);
-  batch->ops.reserve(queue_.size());
-  for (QueuedOp& op : queue_) {
+  const std::size_t taken = std::min(limit, queue_.size());
+  batch->ops.reserve(taken);
+  for (std::size_t i = 0; i < taken; ++i) {
+    QueuedOp& op = queue_[i];
+    // Journaled puts are queued in the order of their rows, and this batch takes the
+    // oldest writes: every row up to its newest is written by it or was by an earlier one.
+    batch->journal_upto = std::max(batch->journal_upto, op.journal_id);
     if (Entry* e = op.entry) {
-      // A put replaced by a newer write before it was flushed need not be written.
-      if (!e->is(Entry::kTombstone) && e->is(Entry::kSuperseded)) {
+      // A put replaced by a newer write before it was flushed need not be written --
+      // unless it is journaled: the newer write may come in a later batch, and until
+      // then the journal row must stay or the put would be lost in a crash.
+      if (!e->is(Entry::kTombstone) && e->is(Entry::kSuperseded) && op.journal_id == 0) {
         e->state = EntryState::kDetached;
         tier_.release(e);
         continue;
@@ -734,8 +849,17 @@ std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& e
       batch->add(op.kind, op.uid, op.ns, op.key, ipc::as_bytes(op.extra), 0, op.ticket);
     }
   }
-  queue_.clear();
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+  backlog_ = !queue_.empty();
+  // What is left, counted as enqueue_*() and remember() count it.
   queued_bytes_ = 0;
+  for (const QueuedOp& op : queue_) {
+    if (const Entry* e = op.entry) {
+      if (e->is(Entry::kTombstone) || !e->is(Entry::kSuperseded)) queued_bytes_ += e->key_size + e->value_size;
+    } else {
+      queued_bytes_ += op.ns.size() + op.key.size() + op.extra.size();
+    }
+  }
   return batch;
 }
 
@@ -799,7 +923,7 @@ void CacheFamilyImpl::on_committed(const storage::Result<void>& result,
 
   if (queue_.empty() && !sweep_requested_ && !open_slot_) return;
   if (open_slot_ || flush_soon_ ||
-      (ok && (flush_due_ || sweep_requested_ || queued_bytes_ > kMaxQueuedBytes))) {
+      (ok && (flush_due_ || backlog_ || sweep_requested_ || queued_bytes_ > kMaxQueuedBytes))) {
     maybe_flush();
   } else {
     arm_flush_timer();

@@ -8,6 +8,7 @@
 
 #include "crypto/constant_time.hpp"
 #include "daemon/databases.hpp"
+#include "storage/sqlite.hpp"
 
 namespace durationd::app::cache {
 namespace {
@@ -38,6 +39,18 @@ constexpr storage::Migration kMigrations[] = {
      "  UNIQUE(uid, ns, key));"
      "CREATE INDEX cache_entries_expiry ON cache_entries(expires_at) WHERE expires_at != 0;"
      "CREATE INDEX cache_entries_lru ON cache_entries(accessed_at);"},
+    {2,
+     // Durable puts, committed here first (see "The durable-put journal" in cache_store.hpp).
+     // AUTOINCREMENT: ids never come back, so "every row up to id N" never takes in a row
+     // appended after the write-behind batch that deletes it was taken.
+     "CREATE TABLE cache_journal("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  uid INTEGER NOT NULL,"
+     "  ns BLOB NOT NULL,"
+     "  key BLOB NOT NULL,"
+     "  value BLOB NOT NULL,"
+     "  expires_at INTEGER NOT NULL,"
+     "  mac BLOB NOT NULL);"},
 };
 
 std::span<const std::byte> bytes_of(std::string_view s) {
@@ -215,7 +228,9 @@ Result<std::shared_ptr<const crypto::SecretBytes>> CacheStore::integrity_key() {
   return key_;
 }
 
-Result<LoadedState> CacheStore::load(Connection& c) {
+namespace {
+
+Result<LoadedState> count_rows(Connection& c) {
   auto st = c.prepare("SELECT uid, count(*), total(size) FROM cache_entries GROUP BY uid");
   if (!st) return st.error();
   LoadedState state;
@@ -231,6 +246,75 @@ Result<LoadedState> CacheStore::load(Connection& c) {
     state.per_uid.push_back(d);
   }
   return state;
+}
+
+}  // namespace
+
+Result<LoadedState> CacheStore::load(Connection& c) {
+  return count_rows(c);
+}
+
+Result<ReplayOutcome> CacheStore::replay_journal(Connection& c, std::int64_t now_ms) {
+  auto key = integrity_key();
+  if (!key) return key.error();
+  // The journal's rows in the order they were acknowledged, checked as a read would be.
+  // Not charged against the disk budget here: the next batch enforces it.
+  Batch replay;
+  replay.now_ms = now_ms;
+  ReplayOutcome outcome;
+  auto rows = c.prepare("SELECT id, uid, ns, key, value, expires_at, mac FROM cache_journal ORDER BY id");
+  if (!rows) return rows.error();
+  for (;;) {
+    auto row = rows->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    replay.journal_upto = rows->column_int64(0);
+    const auto uid = static_cast<uid_t>(rows->column_int64(1));
+    const std::string_view ns = ipc::as_chars(rows->column_blob(2));
+    const std::string_view k = ipc::as_chars(rows->column_blob(3));
+    const ipc::Bytes value = rows->column_blob(4);
+    const std::int64_t expires_at = rows->column_int64(5);
+    auto mac = row_mac((*key)->span(), uid, ns, k, value, expires_at);
+    if (!mac) return mac.error();
+    if (!crypto::equal_constant_time(*mac, rows->column_blob(6))) {
+      outcome.tampered.emplace_back(uid, std::string(ns));
+      continue;
+    }
+    replay.add(OpKind::kPut, uid, ns, k, value, expires_at);
+  }
+  rows->reset();
+  if (replay.journal_upto == 0) return outcome;
+  BatchOutcome applied;
+  if (auto r = apply(c, replay, applied); !r) return r.error();
+  outcome.replayed = replay.ops.size();
+  return outcome;
+}
+
+Result<std::vector<std::int64_t>> CacheStore::append_journal(Connection& c, const Batch& records) {
+  auto key = integrity_key();
+  if (!key) return key.error();
+  auto insert = c.prepare(
+      "INSERT INTO cache_journal(uid, ns, key, value, expires_at, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!insert) return insert.error();
+  std::vector<std::int64_t> ids;
+  ids.reserve(records.ops.size());
+  for (const BatchOp& op : records.ops) {
+    const std::string_view ns = records.ns(op);
+    const std::string_view k = records.key(op);
+    const ipc::Bytes value = records.value(op);
+    auto mac = row_mac((*key)->span(), op.uid, ns, k, value, op.expires_at_ms);
+    if (!mac) return mac.error();
+    insert->reset();
+    insert->bind(1, static_cast<std::int64_t>(op.uid))
+        .bind_blob(2, bytes_of(ns))
+        .bind_blob(3, bytes_of(k))
+        .bind_blob(4, value)
+        .bind(5, op.expires_at_ms)
+        .bind_blob(6, *mac);
+    if (auto r = insert->run(); !r) return r.error();
+    ids.push_back(static_cast<std::int64_t>(sqlite3_last_insert_rowid(c.handle())));
+  }
+  return ids;
 }
 
 Result<void> CacheStore::apply(Connection& c, const Batch& batch, BatchOutcome& out) {
@@ -431,6 +515,12 @@ Result<void> CacheStore::apply(Connection& c, const Batch& batch, BatchOutcome& 
       }
     }
   }
+  if (batch.journal_upto > 0) {
+    auto drop = c.prepare("DELETE FROM cache_journal WHERE id <= ?1");
+    if (!drop) return drop.error();
+    drop->bind(1, batch.journal_upto);
+    if (auto r = drop->run(); !r) return r;
+  }
   out.disk_bytes_delta = disk_bytes - batch.disk_bytes_before;
   return {};
 }
@@ -483,14 +573,14 @@ Result<void> reseal_rows_for_rotation(Connection& c, const storage::DatabaseKey&
   if (!new_subkey) return new_subkey.error();
 
   if (auto r = c.exec("BEGIN IMMEDIATE"); !r) return r;
-  auto body = [&]() -> Result<void> {
-    auto select = c.prepare(
-        "SELECT id, uid, ns, key, value, expires_at, mac FROM rotating.cache_entries WHERE id > ?1 "
-        "ORDER BY id LIMIT 512");
+  // Entries and journal rows (durable puts not yet in cache_entries) carry the same MAC.
+  auto reseal_table = [&](const std::string& table) -> Result<void> {
+    auto select = c.prepare("SELECT id, uid, ns, key, value, expires_at, mac FROM rotating." +
+                            table + " WHERE id > ?1 ORDER BY id LIMIT 512");
     if (!select) return select.error();
-    auto update = c.prepare("UPDATE rotating.cache_entries SET mac = ?2 WHERE id = ?1");
+    auto update = c.prepare("UPDATE rotating." + table + " SET mac = ?2 WHERE id = ?1");
     if (!update) return update.error();
-    auto remove = c.prepare("DELETE FROM rotating.cache_entries WHERE id = ?1");
+    auto remove = c.prepare("DELETE FROM rotating." + table + " WHERE id = ?1");
     if (!remove) return remove.error();
     std::int64_t after = 0;
     std::uint64_t resealed = 0, dropped = 0;
@@ -533,10 +623,14 @@ Result<void> reseal_rows_for_rotation(Connection& c, const storage::DatabaseKey&
       }
     }
     spdlog::info(
-        "cache.db: re-sealed {} entries under the new key{}", resealed,
+        "cache.db: re-sealed {} rows of {} under the new key{}", resealed, table,
         dropped ? " (dropped " + std::to_string(dropped) + " that failed their integrity check)"
                 : "");
     return {};
+  };
+  auto body = [&]() -> Result<void> {
+    if (auto r = reseal_table("cache_entries"); !r) return r;
+    return reseal_table("cache_journal");
   };
   if (auto r = body(); !r) {
     (void)c.exec("ROLLBACK");

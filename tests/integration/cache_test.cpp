@@ -758,3 +758,106 @@ TEST_CASE("durationctl cache get, put, del, clear and stats") {
   CHECK(ctl({"cache", "put", "k", "1, \"x\": 2"}, &out).exit_code == 2);
   CHECK(ctl({"cache", "frob"}, &out).exit_code == 2);
 }
+
+// ---- The durable-put journal (cache_store.hpp) ------------------------------------------
+
+namespace {
+
+std::int64_t count_rows(storage::Connection& db, const std::string& table) {
+  auto n = db.query_int("SELECT count(*) FROM " + table);
+  REQUIRE(n);
+  return *n;
+}
+
+std::int64_t count_rows(const std::filesystem::path& state, const std::string& table) {
+  auto db = open_cache_db(state);
+  return count_rows(db, table);
+}
+
+}  // namespace
+
+TEST_CASE("cache: durable puts killed before their write-behind are in the journal, and replayed on start") {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  {
+    DaemonProcess daemon({.config_json = R"({"cache_flush_interval_ms": 3600000})", .state_dir = state});
+    Cache cache(daemon.socket());
+    for (int i = 0; i < 20; ++i)
+      expect_ok(cache.put("j" + std::to_string(i), packed_uint(static_cast<std::uint64_t>(i)),
+                          {{"durable", kTrue}, {"ttl_ms", packed_uint(600'000)}}));
+    daemon.stop(SIGKILL);
+  }
+  // Committed as journal rows only: the write-behind never ran.
+  CHECK(count_rows(state, "cache_journal") == 20);
+  CHECK(count_rows(state, "cache_entries") == 0);
+  {
+    DaemonProcess daemon({.state_dir = state});
+    Cache cache(daemon.socket());
+    for (int i = 0; i < 20; ++i) {
+      const auto r = cache.get("j" + std::to_string(i));
+      REQUIRE(r.ok);
+      CHECK(field(r.result, "value") == packed_uint(static_cast<std::uint64_t>(i)));
+      CHECK(int_field(r.result, "ttl_ms") > 0);  // the TTL came through the journal too
+    }
+    CHECK(int_field(cache.stats(), "entries") == 20);
+    daemon.stop(SIGKILL);
+  }
+  // Replayed into cache_entries on start, in the same transaction that emptied the journal.
+  CHECK(count_rows(state, "cache_journal") == 0);
+  CHECK(count_rows(state, "cache_entries") == 20);
+}
+
+TEST_CASE("cache: a journaled put replaced by a later write is not brought back by a restart") {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  {
+    DaemonProcess daemon({.config_json = R"({"cache_flush_interval_ms": 3600000})", .state_dir = state});
+    Cache cache(daemon.socket());
+    expect_ok(cache.put("k", "\xa1" "A", {{"durable", kTrue}}));
+    expect_ok(cache.put("k", "\xa1" "B"));
+    expect_ok(cache.put("gone", "\xa1" "A", {{"durable", kTrue}}));
+    expect_ok(cache.call("cache.del", {{"key", str("gone")}}));
+    cache.stats();  // commits everything queued
+    daemon.stop(SIGKILL);
+  }
+  CHECK(count_rows(state, "cache_journal") == 0);
+  DaemonProcess daemon({.state_dir = state});
+  Cache cache(daemon.socket());
+  CHECK(cache.value("k") == "\xa1" "B");
+  expect_error(cache.get("gone"), "NOT_FOUND");
+}
+
+TEST_CASE("cache: a write-behind backlog is written in bounded batches, durable puts between them, and nothing is lost") {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  constexpr int kPlain = 3000, kDurable = 40;
+  {
+    DaemonProcess daemon({.config_json = R"({"cache_flush_interval_ms": 20})", .state_dir = state});
+    RawConnection c(daemon.socket());
+    std::string burst;
+    for (int i = 0; i < kPlain; ++i)
+      burst += frame(request_body("cache.put", static_cast<std::uint64_t>(i + 1),
+                                  str("args") + args_of({{"key", str("p" + std::to_string(i))},
+                                                         {"value", packed_uint(static_cast<std::uint64_t>(i))}}),
+                                  1));
+    c.send(burst);
+    for (int i = 0; i < kPlain; ++i) REQUIRE(c.read_frame().ok);
+    Cache cache(daemon.socket());
+    for (int i = 0; i < kDurable; ++i)
+      expect_ok(cache.put("d" + std::to_string(i), packed_uint(static_cast<std::uint64_t>(i)), {{"durable", kTrue}}));
+    // The flush timer alone drains the queue, 1024 writes a batch, and the journal with it.
+    auto db = open_cache_db(state);  // a reader beside the daemon (WAL)
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while ((count_rows(db, "cache_entries") < kPlain + kDurable || count_rows(db, "cache_journal") > 0) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+    CHECK(count_rows(db, "cache_entries") == kPlain + kDurable);
+    CHECK(count_rows(db, "cache_journal") == 0);
+    daemon.stop(SIGKILL);
+  }
+  DaemonProcess daemon({.state_dir = state});
+  Cache cache(daemon.socket());
+  for (int i = 0; i < kPlain; i += 97) CHECK(cache.value("p" + std::to_string(i)) == packed_uint(static_cast<std::uint64_t>(i)));
+  for (int i = 0; i < kDurable; ++i) CHECK(cache.value("d" + std::to_string(i)) == packed_uint(static_cast<std::uint64_t>(i)));
+  CHECK(int_field(cache.stats(), "entries") == kPlain + kDurable);
+}

@@ -234,3 +234,138 @@ TEST_CASE("cache store: rows survive a key rotation, re-sealed under the new sub
   CacheStore cache(*store, 1 << 30);
   CHECK(cache.read(1000, "ns", "keep", now_ms()).status == ReadResult::kFound);
 }
+
+// ---- The durable-put journal -------------------------------------------------------
+
+namespace {
+
+std::vector<std::int64_t> append(storage::Store& store, CacheStore& cache, const Batch& records) {
+  auto c = store.pool(kCacheDatabase).acquire();
+  auto tx = storage::Transaction::begin(*c);
+  REQUIRE(tx);
+  auto ids = cache.append_journal(*c, records);
+  REQUIRE(ids);
+  REQUIRE(tx->commit());
+  return *ids;
+}
+
+std::int64_t journal_rows(storage::Store& store) {
+  auto c = store.pool(kCacheDatabase).acquire();
+  auto n = c->query_int("SELECT count(*) FROM cache_journal");
+  REQUIRE(n);
+  return *n;
+}
+
+ReplayOutcome replay(storage::Store& store, CacheStore& cache) {
+  auto c = store.pool(kCacheDatabase).acquire();
+  auto tx = storage::Transaction::begin(*c);
+  REQUIRE(tx);
+  auto replayed = cache.replay_journal(*c, now_ms());
+  REQUIRE(replayed);
+  REQUIRE(tx->commit());
+  return *replayed;
+}
+
+}  // namespace
+
+TEST_CASE("cache store: journaled puts get increasing ids and are replayed into cache_entries by load") {
+  StateDir dir;
+  auto store = open_store(dir.path);
+  CacheStore cache(*store, 1 << 30);
+  Batch first;
+  put(first, 1000, "", "a", "\x01");
+  put(first, 1000, "", "b", "\x02");
+  const auto ids = append(*store, cache, first);
+  REQUIRE(ids.size() == 2);
+  CHECK(ids[0] < ids[1]);
+  Batch second;
+  put(second, 1000, "", "a", "\x03", now_ms() + 600'000);  // replaces the first "a"
+  const auto later = append(*store, cache, second);
+  REQUIRE(later.size() == 1);
+  CHECK(later[0] > ids[1]);
+  // Only in the journal so far.
+  CHECK(cache.read(1000, "", "a", now_ms()).status == ReadResult::kMissing);
+
+  const auto replayed = replay(*store, cache);
+  CHECK(replayed.replayed == 3);
+  CHECK(replayed.tampered.empty());
+  {
+    auto c = store->pool(kCacheDatabase).acquire();
+    const auto loaded = cache.load(*c);
+    REQUIRE(loaded);
+    REQUIRE(loaded->per_uid.size() == 1);
+    CHECK(loaded->per_uid[0].entries == 2);
+  }
+  CHECK(journal_rows(*store) == 0);
+  const auto a = cache.read(1000, "", "a", now_ms());
+  REQUIRE(a.status == ReadResult::kFound);
+  CHECK(a.value == "\x03");  // in the order they were journaled
+  CHECK(a.expires_at_ms > now_ms());
+  CHECK(cache.read(1000, "", "b", now_ms()).value == "\x02");
+
+  // Ids never come back, even with the journal empty.
+  Batch third;
+  put(third, 1000, "", "c", "\x04");
+  CHECK(append(*store, cache, third)[0] > later[0]);
+}
+
+TEST_CASE("cache store: a batch deletes the journal rows up to its journal_upto, and no others") {
+  StateDir dir;
+  auto store = open_store(dir.path);
+  CacheStore cache(*store, 1 << 30);
+  Batch records;
+  put(records, 1, "", "x", "\x01");
+  put(records, 1, "", "y", "\x02");
+  put(records, 1, "", "z", "\x03");
+  const auto ids = append(*store, cache, records);
+  Batch b;
+  put(b, 1, "", "x", "\x01");
+  put(b, 1, "", "y", "\x02");
+  b.journal_upto = ids[1];
+  apply(*store, cache, b);
+  CHECK(journal_rows(*store) == 1);
+  // A restart replays only "z".
+  CHECK(replay(*store, cache).replayed == 1);
+  CHECK(cache.read(1, "", "z", now_ms()).value == "\x03");
+}
+
+TEST_CASE("cache store: a journal row that fails its MAC is not replayed, and is reported") {
+  StateDir dir;
+  auto store = open_store(dir.path);
+  CacheStore cache(*store, 1 << 30);
+  Batch records;
+  put(records, 1000, "n", "good", "\xa4good");
+  put(records, 1000, "n", "edited", "\xa4good");
+  put(records, 1000, "n", "moved", "\xa4good");
+  append(*store, cache, records);
+  exec(*store, "UPDATE cache_journal SET value = x'a4626164' WHERE key = CAST('edited' AS BLOB)");
+  exec(*store, "UPDATE cache_journal SET uid = 2000 WHERE key = CAST('moved' AS BLOB)");
+
+  const auto replayed = replay(*store, cache);
+  CHECK(replayed.replayed == 1);
+  REQUIRE(replayed.tampered.size() == 2);
+  CHECK(replayed.tampered[0] == std::pair<uid_t, std::string>(1000, "n"));
+  CHECK(replayed.tampered[1] == std::pair<uid_t, std::string>(2000, "n"));
+  CHECK(journal_rows(*store) == 0);
+  CHECK(cache.read(1000, "n", "good", now_ms()).status == ReadResult::kFound);
+  CHECK(cache.read(1000, "n", "edited", now_ms()).status == ReadResult::kMissing);
+  CHECK(cache.read(2000, "n", "moved", now_ms()).status == ReadResult::kMissing);
+}
+
+TEST_CASE("cache store: journal rows survive a key rotation, re-sealed, and replay under the new key") {
+  StateDir dir;
+  {
+    auto store = open_store(dir.path);
+    CacheStore cache(*store, 1 << 30);
+    Batch records;
+    put(records, 1000, "ns", "pending", "\xa4kept");
+    append(*store, cache, records);
+    REQUIRE(store->rotate(kNewPass, dir.path / "backups"));
+  }
+  auto store = open_store(dir.path, kNewPass);
+  CacheStore cache(*store, 1 << 30);
+  const auto replayed = replay(*store, cache);
+  CHECK(replayed.replayed == 1);
+  CHECK(replayed.tampered.empty());
+  CHECK(cache.read(1000, "ns", "pending", now_ms()).value == "\xa4kept");
+}
