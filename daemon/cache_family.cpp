@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -238,7 +239,7 @@ class CacheFamilyImpl final : public CacheFamily {
   cache::MemoryTier tier_;
   cache::CacheStore store_;
 
-  std::vector<QueuedOp> queue_;
+  std::deque<QueuedOp> queue_;  // batches take from the front
   std::size_t queued_bytes_ = 0;
   std::shared_ptr<CommitSlot> open_slot_;  // waiters for the batch that will carry queue_
   std::shared_ptr<CommitSlot> inflight_slot_;  // completes when the batch in flight has committed
@@ -827,16 +828,20 @@ std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& e
   batch->disk_bytes_before = disk_bytes_;
   const std::size_t taken = std::min(limit, queue_.size());
   batch->ops.reserve(taken);
+  std::size_t taken_bytes = 0;  // as enqueue_*() and remember() count them
   for (std::size_t i = 0; i < taken; ++i) {
-    QueuedOp& op = queue_[i];
+    QueuedOp op = std::move(queue_.front());
+    queue_.pop_front();
     // Journaled puts are queued in the order of their rows, and this batch takes the
     // oldest writes: every row up to its newest is written by it or was by an earlier one.
     batch->journal_upto = std::max(batch->journal_upto, op.journal_id);
     if (Entry* e = op.entry) {
+      const bool superseded = !e->is(Entry::kTombstone) && e->is(Entry::kSuperseded);
+      if (!superseded) taken_bytes += e->key_size + e->value_size;
       // A put replaced by a newer write before it was flushed need not be written --
       // unless it is journaled: the newer write may come in a later batch, and until
       // then the journal row must stay or the put would be lost in a crash.
-      if (!e->is(Entry::kTombstone) && e->is(Entry::kSuperseded) && op.journal_id == 0) {
+      if (superseded && op.journal_id == 0) {
         e->state = EntryState::kDetached;
         tier_.release(e);
         continue;
@@ -846,20 +851,12 @@ std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& e
       batch->add(op.kind, e->ns->uid, e->ns->name, e->key(), e->value(), e->expires_at_ms,
                  op.ticket);
     } else {
+      taken_bytes += op.ns.size() + op.key.size() + op.extra.size();
       batch->add(op.kind, op.uid, op.ns, op.key, ipc::as_bytes(op.extra), 0, op.ticket);
     }
   }
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
   backlog_ = !queue_.empty();
-  // What is left, counted as enqueue_*() and remember() count it.
-  queued_bytes_ = 0;
-  for (const QueuedOp& op : queue_) {
-    if (const Entry* e = op.entry) {
-      if (e->is(Entry::kTombstone) || !e->is(Entry::kSuperseded)) queued_bytes_ += e->key_size + e->value_size;
-    } else {
-      queued_bytes_ += op.ns.size() + op.key.size() + op.extra.size();
-    }
-  }
+  queued_bytes_ = backlog_ ? queued_bytes_ - std::min(queued_bytes_, taken_bytes) : 0;
   return batch;
 }
 
