@@ -1,4 +1,4 @@
-// The cache's memory tier: entries in one allocation each (a 32-byte header, then the
+// The cache's memory tier: entries in one allocation each (a 24-byte header, then the
 // key bytes, then the value's msgpack bytes exactly as the client sent them), an
 // open-addressing index over (uid, namespace, key), and CLOCK eviction (second chance,
 // an approximation of LRU as Redis uses one) of the entries that are safely on disk,
@@ -15,6 +15,14 @@
 // An entry is freed when it is detached and no longer in the index. Queued and
 // in-flight entries are never evicted: until their batch commits, the memory tier is the
 // only place that holds them.
+//
+// The index (linear probing, backward-shift deletion) keeps what probing needs in its
+// 8-byte slots, so that entries carry no hash: the entry's address in the low 48 bits
+// (Linux user-space addresses on x86-64 fit; create() checks), then 8 bits of the key's
+// hash (the tag: a probe reads an entry only when its tag matches, so 255 of 256 other
+// entries are skipped unread) and, in the top 8 bits, how far the slot is from the key's
+// home slot (0..254; 255: that far or farther). Deletion moves entries back by their
+// distances alone; only grow(), slot_of() and a distance of 255 hash a key again.
 #pragma once
 
 #include <sys/types.h>
@@ -56,7 +64,6 @@ struct Entry {
 
   Namespace* ns;
   std::int64_t expires_at_ms;  // wall-clock ms since the Unix epoch; 0: never
-  std::uint32_t hash;
   std::uint32_t value_size;
   std::uint16_t key_size;
   EntryState state;
@@ -70,7 +77,9 @@ struct Entry {
   bool expired(std::int64_t now_ms) const { return expires_at_ms != 0 && expires_at_ms <= now_ms; }
   bool stale() const { return ns->retired; }
 };
-static_assert(sizeof(Entry) == 32, "the entry header is part of the per-entry memory cost");
+// 24 bytes: with a 10-byte key and a 102-byte value (100 bytes of bin) an entry is a
+// 144-byte malloc chunk, not 160.
+static_assert(sizeof(Entry) == 24, "the entry header is part of the per-entry memory cost");
 
 class MemoryTier {
  public:
@@ -121,7 +130,7 @@ class MemoryTier {
     for (std::size_t steps = 0; bytes_ > budget_ && clean_ > 0 && steps <= 2 * slots_.size();
          ++steps) {
       if (hand_ >= slots_.size()) hand_ = 0;
-      Entry* e = slots_[hand_];
+      Entry* e = entry_of(slots_[hand_]);
       if (e == nullptr || e->state != EntryState::kClean) {
         ++hand_;
       } else if (e->is(Entry::kReferenced) && !e->stale()) {
@@ -140,11 +149,11 @@ class MemoryTier {
   // The index's slots, for walking every entry in chunks. Erasing the entry at `i`
   // may move another entry into slot `i`: look at `i` again before moving on.
   std::size_t slot_count() const { return slots_.size(); }
-  Entry* slot(std::size_t i) const { return slots_[i]; }
+  Entry* slot(std::size_t i) const { return entry_of(slots_[i]); }
 
   // ---- Accounting ----------------------------------------------------------------
   // What an entry costs: its allocation (with malloc's header, rounded as glibc does)
-  // and its share of the index.
+  // and its share of the index (one 8-byte slot at the index's average load).
   static std::size_t footprint(std::size_t key_size, std::size_t value_size);
   std::size_t bytes() const { return bytes_; }
   std::size_t entries() const { return allocated_; }
@@ -153,16 +162,42 @@ class MemoryTier {
   std::size_t clean() const { return clean_; }
   std::size_t namespaces() const { return namespaces_.size(); }
 
+  // ---- Index layout (public for tests) -------------------------------------------
+  // The 64-bit hash of (ns, key): its low bits pick the home slot, its top 8 bits are
+  // the tag kept in the slot.
+  static std::uint64_t hash_key(const Namespace& ns, std::string_view key);
+  static constexpr unsigned kAddressBits = 48;
+  static constexpr std::uint64_t kAddressMask = (std::uint64_t{1} << kAddressBits) - 1;
+  static constexpr unsigned kTagShift = 48;         // bits 48..55: the hash's top 8 bits
+  static constexpr unsigned kDistanceShift = 56;    // bits 56..63: distance from home
+  static constexpr std::size_t kFarDistance = 255;  // "255 or more": hash again to know
+  static constexpr std::uint64_t tag_of_hash(std::uint64_t hash) { return hash >> 56; }
+  // The distance from its home of the entry in slot `i` (hashing its key if far).
+  std::size_t distance_at(std::size_t i) const;
+  // For tests, O(slots): every slot's tag and distance agree with its key's hash, no
+  // empty slot lies between an entry and its home, and the count is right.
+  bool index_consistent() const;
+
  private:
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  static std::uint32_t hash_key(const Namespace& ns, std::string_view key);
+  using Slot = std::uint64_t;  // 0: empty
+  static Entry* entry_of(Slot s) { return reinterpret_cast<Entry*>(s & kAddressMask); }
+  static std::uint64_t tag_of(Slot s) { return (s >> kTagShift) & 0xff; }
+  static std::size_t stored_distance(Slot s) {
+    return static_cast<std::size_t>(s >> kDistanceShift);
+  }
+  static Slot make_slot(const Entry* e, std::uint64_t tag, std::size_t distance);
+  static Slot with_distance(Slot s, std::size_t distance);
+
   // Slot holding (ns, key), or npos.
-  std::size_t find_slot(const Namespace& ns, std::string_view key, std::uint32_t hash) const;
+  std::size_t find_slot(const Namespace& ns, std::string_view key, std::uint64_t hash) const;
   std::size_t slot_of(const Entry* e) const;
+  // Puts `e` (hash `hash`) into the first free slot from its home. No growing.
+  void place(Entry* e, std::uint64_t hash);
   void erase_slot(std::size_t i);
   void grow();
   void free_entry(Entry* e);
@@ -175,7 +210,7 @@ class MemoryTier {
   std::size_t allocated_ = 0;
   std::size_t indexed_ = 0;
   std::size_t clean_ = 0;
-  std::vector<Entry*> slots_;  // open addressing, linear probing; size a power of two
+  std::vector<Slot> slots_;    // open addressing, linear probing; size a power of two
   std::size_t hand_ = 0;       // the clock hand: a slot index
   std::uint64_t next_seed_ = 0x9E3779B97F4A7C15ULL;
   // (uid, ns) -> its current Namespace. Namespaces are owned by their references: one

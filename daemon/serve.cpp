@@ -22,6 +22,7 @@
 #include "daemon/config.hpp"
 #include "daemon/databases.hpp"
 #include "daemon/family.hpp"
+#include "daemon/heap_tuning.hpp"
 #include "daemon/heartbeat.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/service_manager.hpp"
@@ -144,6 +145,9 @@ int serve(const Options& options) {
   // Every file we create is ours alone unless we say otherwise (the socket is 0660).
   ::umask(077);
   std::signal(SIGPIPE, SIG_IGN);
+  // Big short-lived buffers (cache write batches) get their own mappings instead of
+  // leaving resident holes among the cache's entries (daemon/heap_tuning.hpp).
+  keep_large_allocations_off_the_heap();
   // Keys live in this process's memory: no core dumps, no ptrace by other users.
   if (auto hardened = crypto::disable_core_dumps(); !hardened) throw std::runtime_error(hardened.error().message);
   const Config config = options.config_file ? load_config(*options.config_file) : Config{};

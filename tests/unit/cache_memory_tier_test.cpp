@@ -3,12 +3,25 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
+
+// Sanitizers replace malloc: its chunks are not glibc's.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GLIBC_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GLIBC_MALLOC 0
+#endif
+#endif
+#ifndef GLIBC_MALLOC
+#define GLIBC_MALLOC 1
+#endif
 
 using namespace durationd;
 using namespace durationd::app::cache;
@@ -200,6 +213,7 @@ TEST_CASE("memory tier: the index agrees with a model under random inserts and e
   }
   CHECK(tier.indexed() == model.size());
   CHECK(tier.entries() == model.size());
+  CHECK(tier.index_consistent());
   for (const auto& [where, value] : model) {
     Entry* e = tier.find(*spaces[static_cast<std::size_t>(where.first)], where.second);
     REQUIRE(e != nullptr);
@@ -219,6 +233,196 @@ TEST_CASE("memory tier: the index agrees with a model under random inserts and e
   CHECK(tier.entries() == 0);
   CHECK(counters.memory_bytes == 0);
   for (Namespace* ns : spaces) tier.release_namespace(*ns);
+}
+
+namespace {
+
+std::uint64_t tag_of(const Namespace& ns, const std::string& key) {
+  return MemoryTier::tag_of_hash(MemoryTier::hash_key(ns, key));
+}
+
+// The first `count` keys "<prefix><n>" for which `wanted(key)` holds.
+template <class Pred>
+std::vector<std::string> keys_where(const std::string& prefix, std::size_t count, Pred wanted) {
+  std::vector<std::string> keys;
+  for (std::uint64_t n = 0; keys.size() < count; ++n) {
+    std::string key = prefix + std::to_string(n);
+    if (wanted(key)) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("memory tier: keys whose tags collide are all found, and erased in any order") {
+  MemoryTier tier(SIZE_MAX);
+  CacheCounters counters;
+  Namespace& ns = tier.acquire_namespace(0, "", counters);
+  const std::uint64_t tag = tag_of(ns, "t0");
+  // 1,000 keys of one tag (the table grows past 768 entries), and 20 more not inserted.
+  auto keys = keys_where("t", 1020, [&](const std::string& k) { return tag_of(ns, k) == tag; });
+  const std::vector<std::string> absent(keys.end() - 20, keys.end());
+  keys.resize(1000);
+  for (const auto& k : keys) put_clean(tier, ns, k, "v" + k);
+  CHECK(tier.slot_count() > 1024);
+  CHECK(tier.index_consistent());
+  for (const auto& k : keys) {
+    const Entry* e = tier.find(ns, k);
+    REQUIRE(e != nullptr);
+    CHECK(e->key() == k);
+    CHECK(ipc::as_chars(e->value()) == "v" + k);
+  }
+  for (const auto& k : absent) CHECK(tier.find(ns, k) == nullptr);
+  // Same tag in another namespace: not found either.
+  Namespace& other = tier.acquire_namespace(0, "other", counters);
+  for (const auto& k : keys) CHECK(tier.find(other, k) == nullptr);
+  tier.release_namespace(other);
+
+  std::mt19937 rng(7);
+  std::shuffle(keys.begin(), keys.end(), rng);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    tier.erase(tier.find(ns, keys[i]));
+    if (i % 97 == 0) {
+      REQUIRE(tier.index_consistent());
+      for (std::size_t j = i + 1; j < keys.size(); ++j) REQUIRE(tier.find(ns, keys[j]) != nullptr);
+    }
+  }
+  CHECK(tier.entries() == 0);
+  CHECK(tier.index_consistent());
+  tier.release_namespace(ns);
+}
+
+TEST_CASE("memory tier: a cluster longer than a slot's distance field can say") {
+  MemoryTier tier(SIZE_MAX);
+  CacheCounters counters;
+  Namespace& ns = tier.acquire_namespace(0, "", counters);
+  REQUIRE(tier.slot_count() == 1024);  // no growing below 768 entries
+  const std::size_t mask = tier.slot_count() - 1;
+  const std::size_t home = MemoryTier::hash_key(ns, "h0") & mask;
+  auto same_home = [&](const std::string& k) {
+    return (MemoryTier::hash_key(ns, k) & mask) == home;
+  };
+  // 300 keys with one home slot: the last ones are more than 255 slots from it.
+  auto keys = keys_where("h", 300, same_home);
+  // And keys with that home and the same tag as well: only the key tells them apart.
+  const auto twins = keys_where("twin", 6, [&](const std::string& k) {
+    return same_home(k) && tag_of(ns, k) == tag_of(ns, keys[0]);
+  });
+  for (const auto& k : keys) put_clean(tier, ns, k, "v" + k);
+  for (const auto& k : twins) put_clean(tier, ns, k, "w" + k);
+  REQUIRE(tier.slot_count() == 1024);
+  CHECK(tier.index_consistent());
+  CHECK(tier.distance_at((home + 299) & mask) == 299);
+  CHECK(tier.distance_at((home + 305) & mask) == 305);
+  for (const auto& k : keys) CHECK(ipc::as_chars(tier.find(ns, k)->value()) == "v" + k);
+  for (const auto& k : twins) CHECK(ipc::as_chars(tier.find(ns, k)->value()) == "w" + k);
+
+  // Erasing at the head of the cluster shifts every later entry back by one, the far
+  // ones included; erasing in the middle shifts the tail.
+  tier.erase(tier.find(ns, keys[0]));
+  CHECK(tier.index_consistent());
+  CHECK(tier.distance_at((home + 304) & mask) == 304);
+  tier.erase(tier.find(ns, keys[150]));
+  tier.erase(tier.find(ns, twins[2]));
+  tier.erase(tier.find(ns, keys[299]));
+  CHECK(tier.index_consistent());
+  CHECK(tier.find(ns, keys[0]) == nullptr);
+  CHECK(tier.find(ns, keys[150]) == nullptr);
+  CHECK(tier.find(ns, twins[2]) == nullptr);
+  for (std::size_t i = 1; i < keys.size() - 1; ++i)
+    if (i != 150) CHECK(ipc::as_chars(tier.find(ns, keys[i])->value()) == "v" + keys[i]);
+  for (const auto& k : twins)
+    if (k != twins[2]) CHECK(tier.find(ns, k) != nullptr);
+
+  // Replacing a far entry keeps its slot, tag and distance.
+  Entry* newer = tier.create(ns, twins[5], bytes("new"), 0, 0);
+  tier.insert(newer);
+  tier.link_clean(newer);
+  CHECK(tier.find(ns, twins[5]) == newer);
+  CHECK(tier.index_consistent());
+
+  // Growing spreads the cluster over new homes; everything is still found.
+  for (int i = 0; i < 2000; ++i) put_clean(tier, ns, "g" + std::to_string(i), "g");
+  CHECK(tier.slot_count() > 1024);
+  CHECK(tier.index_consistent());
+  for (std::size_t i = 1; i < keys.size() - 1; ++i)
+    if (i != 150) CHECK(tier.find(ns, keys[i]) != nullptr);
+  CHECK(tier.find(ns, twins[5]) == newer);
+  tier.release_namespace(ns);
+}
+
+TEST_CASE("memory tier: grow() keeps every entry findable, with the right tags and distances") {
+  MemoryTier tier(SIZE_MAX);
+  CacheCounters counters;
+  std::vector<Namespace*> spaces{&tier.acquire_namespace(0, "", counters),
+                                 &tier.acquire_namespace(0, "x", counters),
+                                 &tier.acquire_namespace(9, "", counters)};
+  constexpr int kKeys = 40'000;
+  std::size_t grows = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::size_t before = tier.slot_count();
+    put_clean(tier, *spaces[static_cast<std::size_t>(i) % 3], "key:" + std::to_string(i), "v");
+    if (tier.slot_count() != before) {
+      ++grows;
+      REQUIRE(tier.slot_count() == before * 2);
+      REQUIRE(tier.index_consistent());
+    }
+  }
+  CHECK(grows == 6);  // 1024 -> 65536
+  CHECK(tier.indexed() == kKeys);
+  for (int i = 0; i < kKeys; ++i) {
+    Namespace& ns = *spaces[static_cast<std::size_t>(i) % 3];
+    const std::string key = "key:" + std::to_string(i);
+    REQUIRE(tier.find(ns, key) != nullptr);
+    CHECK(tier.find(*spaces[static_cast<std::size_t>(i + 1) % 3], key) == nullptr);
+  }
+  for (int i = 0; i < kKeys; i += 2)
+    tier.erase(tier.find(*spaces[static_cast<std::size_t>(i) % 3], "key:" + std::to_string(i)));
+  CHECK(tier.index_consistent());
+  CHECK(tier.indexed() == kKeys / 2);
+  for (Namespace* ns : spaces) tier.release_namespace(*ns);
+}
+
+TEST_CASE("memory tier: footprint() is the entry's malloc chunk plus its share of the index") {
+  CHECK(sizeof(Entry) == 24);
+  // The benchmark's entry: a 10-byte key ("key:123456") and 100 bytes of bin (102 of
+  // msgpack): 24 + 112 bytes, a 144-byte chunk; 14 for the index slot.
+  CHECK(MemoryTier::footprint(10, 102) == 144 + 14);
+  CHECK(MemoryTier::footprint(1, 0) == 48 + 14);  // 24 + 1 + 8, rounded up to 16
+  CHECK(MemoryTier::footprint(100, 1000) == 1136 + 14);
+  // Past the daemon's mmap threshold: 24 + 10 + 200,000 bytes are a 200,048-byte chunk,
+  // mapped with its 8-byte header in 49 pages.
+  CHECK(MemoryTier::footprint(10, 200'000) == 49 * 4096 + 14);
+
+  MemoryTier tier(SIZE_MAX);
+  CacheCounters counters;
+  Namespace& ns = tier.acquire_namespace(0, "", counters);
+  std::size_t expected = 0;
+  for (std::size_t key_size = 1; key_size <= 40; key_size += 3) {
+    for (std::size_t value_size = 0; value_size <= 300; value_size += 7) {
+      const std::string key = std::string(key_size - 1, 'k') + char('a' + value_size % 26);
+      const std::string value(value_size, 'v');
+      Entry* e = tier.create(ns, key, bytes(value), 0, 0);
+#if GLIBC_MALLOC
+      // glibc: a chunk is its usable bytes plus the 8-byte size header. It may be 16
+      // bytes more than asked for, when the free chunk it came from was only that much
+      // bigger (too little to split off).
+      const std::size_t chunk = malloc_usable_size(e) + 8;
+      const std::size_t modelled = MemoryTier::footprint(key_size, value_size) - 14;
+      CHECK(chunk >= modelled);
+      CHECK(chunk <= modelled + 16);
+#endif
+      expected += MemoryTier::footprint(key_size, value_size);
+      CHECK(tier.bytes() == expected);
+      CHECK(counters.memory_bytes == static_cast<std::int64_t>(expected));
+      e->state = EntryState::kDetached;
+      tier.release(e);  // never indexed: freed at once
+      expected -= MemoryTier::footprint(key_size, value_size);
+    }
+  }
+  CHECK(tier.bytes() == 0);
+  CHECK(counters.memory_bytes == 0);
+  tier.release_namespace(ns);
 }
 
 // Not a test: prints what one 100-byte entry costs (run with "[.bench]").
