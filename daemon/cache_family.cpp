@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -119,12 +120,18 @@ struct CommitSlot {
   std::shared_ptr<const BatchOutcome> outcome;
 };
 
-// A write waiting for the next flush, in event-loop order.
+// What an op other than a put or delete names.
+struct OpTarget {
+  uid_t uid = 0;
+  std::string ns, key, extra;
+};
+
+// A write waiting for the next flush, in event-loop order. Small (40 bytes): a burst
+// queues ~100,000 of them, allocated among the entries they carry.
 struct QueuedOp {
   OpKind kind;
-  Entry* entry = nullptr;  // kPut and kDelete: the entry (or tombstone) to write
-  uid_t uid = 0;           // other kinds: what they name
-  std::string ns, key, extra;
+  Entry* entry = nullptr;                // kPut and kDelete: the entry (or tombstone) to write
+  std::unique_ptr<OpTarget> target;      // other kinds
   std::uint64_t ticket = 0;
   std::int64_t journal_id = 0;  // a durable put's journal row (see cache_store.hpp)
 };
@@ -740,15 +747,16 @@ void CacheFamilyImpl::enforce_memory_budget() {
 
 void CacheFamilyImpl::enqueue_entry(Entry* e, std::uint64_t ticket, std::int64_t journal_id) {
   e->state = EntryState::kQueued;
-  queue_.push_back({e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e, 0, {}, {}, {},
-                    ticket, journal_id});
+  queue_.push_back(
+      {e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e, nullptr, ticket, journal_id});
   queued_bytes_ += e->key_size + e->value_size;
 }
 
 void CacheFamilyImpl::enqueue_op(OpKind kind, uid_t uid, std::string_view ns, std::string_view key,
                                  std::string_view extra, std::uint64_t ticket) {
-  queue_.push_back(
-      {kind, nullptr, uid, std::string(ns), std::string(key), std::string(extra), ticket});
+  queue_.push_back({kind, nullptr,
+                    std::make_unique<OpTarget>(OpTarget{uid, std::string(ns), std::string(key), std::string(extra)}),
+                    ticket});
   queued_bytes_ += ns.size() + key.size() + extra.size();
   if (ticket == 0) schedule_write();
 }
@@ -851,8 +859,9 @@ std::shared_ptr<cache::Batch> CacheFamilyImpl::take_batch(std::vector<Entry*>& e
       batch->add(op.kind, e->ns->uid, e->ns->name, e->key(), e->value(), e->expires_at_ms,
                  op.ticket);
     } else {
-      taken_bytes += op.ns.size() + op.key.size() + op.extra.size();
-      batch->add(op.kind, op.uid, op.ns, op.key, ipc::as_bytes(op.extra), 0, op.ticket);
+      const OpTarget& t = *op.target;
+      taken_bytes += t.ns.size() + t.key.size() + t.extra.size();
+      batch->add(op.kind, t.uid, t.ns, t.key, ipc::as_bytes(t.extra), 0, op.ticket);
     }
   }
   backlog_ = !queue_.empty();
@@ -904,8 +913,7 @@ void CacheFamilyImpl::on_committed(const storage::Result<void>& result,
     } else if (e->is(Entry::kInIndex) && !e->is(Entry::kDurable)) {
       // Acknowledged already: keep it and try again with the next flush.
       e->state = EntryState::kQueued;
-      retry.push_back(
-          {e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e, 0, {}, {}, {}, 0});
+      retry.push_back({e->is(Entry::kTombstone) ? OpKind::kDelete : OpKind::kPut, e});
       queued_bytes_ += e->key_size + e->value_size;
     } else {
       // Its writer is told nothing was stored: forget it, so reads go back to the disk.
