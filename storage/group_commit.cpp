@@ -16,10 +16,10 @@ GroupCommitter::~GroupCommitter() {
   writer_.join();
 }
 
-void GroupCommitter::submit(Job job, Done done) {
+void GroupCommitter::submit(Job job, Done done, Priority priority) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(job), std::move(done)});
+    (priority == Priority::kUrgent ? urgent_ : queue_).push_back({std::move(job), std::move(done)});
   }
   wake_.notify_one();
 }
@@ -28,7 +28,7 @@ void GroupCommitter::flush() {
   std::unique_lock lock(mutex_);
   ++flushing_;  // a batch gathering more jobs starts now
   wake_.notify_all();
-  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  idle_.wait(lock, [&] { return queue_.empty() && urgent_.empty() && !busy_; });
   --flushing_;
 }
 
@@ -42,17 +42,20 @@ void GroupCommitter::run() {
     std::deque<Pending> batch;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to write
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !urgent_.empty(); });
+      if (queue_.empty() && urgent_.empty()) return;  // stopping, and nothing left to write
       if (last_batch_ > 1 && options_.gather.count() > 0) {
         const std::size_t expected = std::min(last_batch_, options_.max_batch);
-        wake_.wait_for(lock, options_.gather,
-                       [&] { return stopping_ || flushing_ > 0 || queue_.size() >= expected; });
+        wake_.wait_for(lock, options_.gather, [&] {
+          return stopping_ || flushing_ > 0 || queue_.size() + urgent_.size() >= expected;
+        });
       }
-      // Everything that arrived while the previous batch was committing goes together.
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      // Everything that arrived while the previous batch was committing goes together;
+      // urgent jobs alone, if there are any.
+      std::deque<Pending>& from = urgent_.empty() ? queue_ : urgent_;
+      while (!from.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(from.front()));
+        from.pop_front();
       }
       busy_ = true;
     }

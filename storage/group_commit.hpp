@@ -3,6 +3,11 @@
 // single fsync. A job's result is known only once its batch has committed: "durable
 // before the response" holds for every job, however many share the commit.
 //
+// Jobs commit in the order they were submitted, except that urgent jobs (someone waits
+// for them, e.g. a durable put) go before every normal job still queued (background
+// work: the write-behind), in transactions of their own: they wait at most for the
+// transaction already running, never for background work queued before them.
+//
 // Each job runs inside its own SAVEPOINT, so a job that fails (a constraint, a row it
 // refuses) is rolled back alone; a failed COMMIT (disk full) fails the whole batch and
 // nothing of it is written.
@@ -34,6 +39,7 @@ class GroupCommitter {
   using Job = std::function<Result<void>(Connection&)>;
   // Called on the writer thread once the job's fate is known.
   using Done = std::function<void(Result<void>)>;
+  enum class Priority { kNormal, kUrgent };
 
   struct Stats {
     std::uint64_t batches = 0;
@@ -62,14 +68,14 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  void submit(Job job, Done done);
+  void submit(Job job, Done done, Priority priority = Priority::kNormal);
 
   // For coroutines: `co_await committer.async_commit(job, use_awaitable)` resumes on
   // the awaiting coroutine's executor with the job's Result<void>.
   template <class Token>
-  auto async_commit(Job job, Token&& token) {
+  auto async_commit(Job job, Token&& token, Priority priority = Priority::kNormal) {
     return boost::asio::async_initiate<Token, void(Result<void>)>(
-        [this](auto handler, Job j) {
+        [this, priority](auto handler, Job j) {
           // The handler is move-only; std::function needs copies: share it.
           using Handler = decltype(handler);
           auto work = boost::asio::make_work_guard(handler);
@@ -79,7 +85,7 @@ class GroupCommitter {
             boost::asio::post(executor, [shared, result = std::move(result)]() mutable {
               std::move(shared->first)(std::move(result));
             });
-          });
+          }, priority);
         },
         token, std::move(job));
   }
@@ -104,7 +110,8 @@ class GroupCommitter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::deque<Pending> queue_;  // guarded by mutex_
+  std::deque<Pending> queue_;   // guarded by mutex_
+  std::deque<Pending> urgent_;  // guarded by mutex_: committed before queue_
   bool busy_ = false;          // guarded by mutex_: a batch is running
   bool stopping_ = false;      // guarded by mutex_
   int flushing_ = 0;           // guarded by mutex_: callers waiting in flush()

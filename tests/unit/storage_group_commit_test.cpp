@@ -232,3 +232,34 @@ TEST_CASE("group commit: a lone writer and flush() never wait to gather") {
   // Far below the 30 s a wrongful gather would take (a bound, not a speed claim).
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
 }
+
+TEST_CASE("group commit: an urgent job goes before normal jobs queued earlier, in a transaction of its own") {
+  Fixture f;
+  std::vector<std::string> order;  // written by jobs, on the writer thread only
+  std::promise<void> running;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  GroupCommitter committer(f.store->pool("cache.db"));
+  auto job = [&](std::string name) {
+    return [&, name](Connection& c) -> Result<void> {
+      order.push_back(name);
+      return insert(name)(c);
+    };
+  };
+  // The writer is busy with "first" while the others are queued behind it.
+  committer.submit(
+      [&](Connection& c) -> Result<void> {
+        running.set_value();
+        released.wait();
+        return job("first")(c);
+      },
+      [](Result<void>) {});
+  running.get_future().wait();
+  committer.submit(job("background"), [](Result<void>) {});
+  committer.submit(job("urgent"), [](Result<void>) {}, GroupCommitter::Priority::kUrgent);
+  release.set_value();
+  committer.flush();
+  REQUIRE(order == std::vector<std::string>{"first", "urgent", "background"});
+  CHECK(committer.stats().batches == 3);  // none shared a transaction
+  CHECK(f.rows() == 3);
+}
