@@ -1,5 +1,6 @@
 // cache::MemoryTier: the index, namespaces, LRU under a byte budget, accounting.
 #include "daemon/cache_memory_tier.hpp"
+#include "tests/support/glibc_malloc.hpp"
 
 #include <malloc.h>
 
@@ -11,17 +12,6 @@
 #include <string>
 #include <vector>
 
-// Sanitizers replace malloc: its chunks are not glibc's.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GLIBC_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GLIBC_MALLOC 0
-#endif
-#endif
-#ifndef GLIBC_MALLOC
-#define GLIBC_MALLOC 1
-#endif
 
 using namespace durationd;
 using namespace durationd::app::cache;

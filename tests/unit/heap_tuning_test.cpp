@@ -12,21 +12,11 @@
 #include <string>
 
 #include "daemon/cache_memory_tier.hpp"
+#include "tests/support/glibc_malloc.hpp"
 
 using namespace durationd;
 using namespace durationd::app;
 
-// Sanitizers replace malloc: mallopt() and mallinfo2() are not glibc's there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GLIBC_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GLIBC_MALLOC 0
-#endif
-#endif
-#ifndef GLIBC_MALLOC
-#define GLIBC_MALLOC 1
-#endif
 
 TEST_CASE("heap tuning: buffers from 128 KiB on are mapped, even after a bigger one was freed") {
 #if GLIBC_MALLOC
