@@ -48,9 +48,9 @@ constexpr ipc::StrRule kNsRule{.max = 64, .alphabet = kNsAlphabet};
 // 64 MiB, puts stalled 10-19 s behind a batch and the next (durationd-bench -t put).
 constexpr std::size_t kMaxQueuedBytes = std::size_t{16} << 20;
 // Queued writes one write-behind batch takes (unless someone waits for the whole queue):
-// its transaction holds cache.db's writer for ~5-20 ms (~75 us a write, mostly SQLCipher
-// encrypting the pages), and durable puts, which commit between batches (urgent jobs),
-// wait for at most one. At 1024, compare.sh's putd rounds that overlapped the previous
+// its transaction holds cache.db's writer for ~20-100 ms (75-400 us a write, mostly
+// SQLCipher encrypting, reading and decrypting pages), and durable puts, which commit
+// between batches (urgent jobs), wait for at most one. At 1024, compare.sh's putd rounds that overlapped the previous
 // round's write-behind had p99s of 130-150 ms.
 constexpr std::size_t kMaxBatchOps = 256;
 // Index slots the memory sweep visits before letting other work run.
