@@ -228,9 +228,7 @@ Result<std::shared_ptr<const crypto::SecretBytes>> CacheStore::integrity_key() {
   return key_;
 }
 
-namespace {
-
-Result<LoadedState> count_rows(Connection& c) {
+Result<LoadedState> CacheStore::load(Connection& c) {
   auto st = c.prepare("SELECT uid, count(*), total(size) FROM cache_entries GROUP BY uid");
   if (!st) return st.error();
   LoadedState state;
@@ -246,12 +244,6 @@ Result<LoadedState> count_rows(Connection& c) {
     state.per_uid.push_back(d);
   }
   return state;
-}
-
-}  // namespace
-
-Result<LoadedState> CacheStore::load(Connection& c) {
-  return count_rows(c);
 }
 
 Result<ReplayOutcome> CacheStore::replay_journal(Connection& c, std::int64_t now_ms) {
